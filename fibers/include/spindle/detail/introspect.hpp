@@ -1,0 +1,15 @@
+// Counters for leak checks in tests and benchmarks. Not API.
+#pragma once
+
+#include <spindle/detail/config.hpp>
+
+#include <cstddef>
+
+namespace spindle::detail {
+/// Stacks of this thread's pool currently handed out to tasks.
+SPINDLE_API std::size_t stacks_in_use() noexcept;
+/// Stacks of this thread's pool waiting for reuse.
+SPINDLE_API std::size_t stacks_cached() noexcept;
+/// Task states (Task<R> shared states) alive on this thread.
+SPINDLE_API std::size_t live_task_states() noexcept;
+}  // namespace spindle::detail

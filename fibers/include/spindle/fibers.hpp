@@ -1,0 +1,9 @@
+// Everything in spindle's fiber core (no I/O). Include <spindle/spindle.hpp> for all of it.
+#pragma once
+
+#include <spindle/errors.hpp>
+#include <spindle/gather.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/run.hpp>
+#include <spindle/sleep.hpp>
+#include <spindle/task.hpp>

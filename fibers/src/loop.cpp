@@ -1,0 +1,352 @@
+// The scheduler: direct switches between fibers, rounds, timers, loop callbacks.
+//
+// A parking task calls suspend(), which picks the next ready entry itself (running due
+// timers and loop callbacks on the way) and jumps straight to that task's fiber; there is
+// no scheduler fiber in between. When nothing is ready the same code sleeps until the next
+// timer. The root context (the thread inside run()) is resumed only when nothing can run.
+// Invariants are listed in loop_core.hpp.
+#include <time.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+#include "loop_core.hpp"
+#include "sanitizer.hpp"
+
+namespace ctx = boost::context::detail;
+
+namespace spindle {
+namespace detail {
+
+thread_local LoopCore* LoopCore::tls_current_ = nullptr;
+
+namespace {
+constexpr std::size_t kDefaultStack = 128 * 1024;
+
+bool env_debug() noexcept {
+  const char* v = std::getenv("SPINDLE_DEBUG");
+  return v && *v && *v != '0';
+}
+}  // namespace
+
+LoopCore::LoopCore(RunOptions opts)
+    : default_stack_size_(opts.stack_size ? opts.stack_size : kDefaultStack),
+      debug_(opts.debug || env_debug()),
+      handler_(std::move(opts.exception_handler)),
+      pool_(StackPool::local()) {
+  if (tls_current_) {
+    throw std::logic_error("spindle::run: a loop is already running on this thread");
+  }
+  tls_current_ = this;
+}
+
+LoopCore::~LoopCore() {
+  // Callbacks that never ran (ready, or timers still pending) are dropped, as asyncio
+  // drops them when run() closes the loop.
+  while (head_) {
+    ReadyNode* n = pop_ready();
+    if (n->kind == ReadyNode::Kind::Callback) static_cast<CallbackNode*>(n)->release();
+  }
+  while (!timers_.empty()) {
+    TimerEntry* e = timers_.pop();
+    if (e->kind == TimerEntry::Kind::Callback) {
+      auto* n = static_cast<CallbackNode*>(e->target);
+      n->loop = nullptr;
+      n->release();
+    }
+  }
+  // Handles may outlive the loop: they must not reach back into it.
+  finished_.for_each([](TaskBase& t) {
+    t.loop_ = nullptr;
+    IntrusiveList<TaskBase, RegistryTag>::erase(t);
+  });
+  tls_current_ = nullptr;
+}
+
+LoopCore& LoopCore::require() {
+  if (!tls_current_) throw std::logic_error("no running loop (call this inside spindle::run)");
+  return *tls_current_;
+}
+
+TaskBase& LoopCore::require_task(const char* what) {
+  if (!current_) {
+    throw std::logic_error(std::string(what) +
+                           ": not inside a task (loop callbacks must not block)");
+  }
+  return *current_;
+}
+
+// --- switching ---------------------------------------------------------------------------
+
+void LoopCore::switch_to(ExecContext& from, ExecContext& to) noexcept {
+  running_ = &to;
+#if defined(SPINDLE_ASAN)
+  __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack, to.asan_bottom,
+                                 to.asan_size);
+#endif
+  ctx::transfer_t t = ctx::jump_fcontext(to.fctx, &from);
+  after_switch(t);
+}
+
+void LoopCore::after_switch(ctx::transfer_t t) noexcept {
+  auto* prev = static_cast<ExecContext*>(t.data);
+  ExecContext& self = *running_;
+#if defined(SPINDLE_ASAN)
+  __sanitizer_finish_switch_fiber(self.asan_fake_stack, &prev->asan_bottom, &prev->asan_size);
+#endif
+  current_ = nullptr;
+  if (prev->exiting) {
+    release_finished(*prev->task);
+  } else {
+    prev->fctx = t.fctx;
+  }
+  current_ = self.task;
+  if (current_) current_->state_ = TaskBase::State::Running;
+}
+
+void LoopCore::task_entry(ctx::transfer_t t) noexcept {
+  LoopCore& loop = *tls_current_;
+  loop.after_switch(t);
+  TaskBase& self = *loop.current_;
+  std::exception_ptr error;
+  bool cancelled = self.cancel_pending_;  // cancelled before it ever ran: skip the body
+  if (cancelled) {
+    self.drop_body();
+  } else {
+    try {
+      self.run_body();
+    } catch (const CancelledError&) {
+      error = std::current_exception();
+      cancelled = true;
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  loop.finish(self, std::move(error), cancelled);
+  loop.exit_current();
+}
+
+void LoopCore::exit_current() noexcept {
+  TaskBase& self = *current_;
+  self.ctx_.exiting = true;
+  ExecContext* next = pick_next();
+  switch_to(self.ctx_, *next);
+  std::abort();  // a finished task is never resumed
+}
+
+void LoopCore::release_finished(TaskBase& t) noexcept {
+  pool_.release({t.ctx_.stack_lo, t.ctx_.stack_size});
+  t.ctx_.fctx = nullptr;
+  t.ctx_.exiting = false;
+  t.release();  // the loop's reference; may report an unretrieved exception
+}
+
+// --- scheduling --------------------------------------------------------------------------
+
+ExecContext* LoopCore::pick_next() noexcept {
+  current_ = nullptr;  // loop callbacks run outside any task
+  for (;;) {
+    if (round_left_ == 0) {
+      fire_due_timers();
+      round_left_ = ready_size_;
+      if (round_left_ == 0) {
+        // Nothing ready: with no task left the loop is finished (pending timer callbacks
+        // are dropped, as asyncio.run does); otherwise wait for the next timer.
+        if (live_count_ == 0 || !idle_wait()) return &root_;
+        continue;
+      }
+    }
+    ReadyNode* n = pop_ready();
+    --round_left_;
+    if (n->kind == ReadyNode::Kind::Task) return &static_cast<TaskBase*>(n)->ctx_;
+    run_callback(static_cast<CallbackNode*>(n));
+  }
+}
+
+void LoopCore::suspend() noexcept {
+  ExecContext& self = *running_;
+  ExecContext* next = pick_next();
+  if (next == &self) {
+    current_ = self.task;
+    current_->state_ = TaskBase::State::Running;
+    return;
+  }
+  switch_to(self, *next);
+}
+
+void LoopCore::drive() noexcept {
+  ExecContext* next = pick_next();
+  if (next != &root_) switch_to(root_, *next);
+  current_ = nullptr;
+}
+
+void LoopCore::fire_due_timers() noexcept {
+  if (timers_.empty()) return;
+  const Clock::time_point now = Clock::now();
+  while (!timers_.empty() && timers_.top()->deadline <= now) {
+    TimerEntry* e = timers_.pop();
+    if (e->kind == TimerEntry::Kind::Wake) {
+      wake(*static_cast<Waiter*>(e->target), WakeReason::Granted);
+    } else {
+      push_ready(static_cast<CallbackNode*>(e->target));
+    }
+  }
+}
+
+bool LoopCore::idle_wait() noexcept {
+  if (timers_.empty()) return false;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      timers_.top()->deadline.time_since_epoch())
+                      .count();
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  // steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++ on Linux.
+  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+  return true;
+}
+
+void LoopCore::run_callback(CallbackNode* n) noexcept {
+  if (!n->cancelled) {
+    try {
+      n->fn();
+    } catch (...) {
+      report("Exception in callback", std::current_exception(), nullptr);
+    }
+  }
+  n->release();
+}
+
+// --- parking -----------------------------------------------------------------------------
+
+WakeReason LoopCore::park(Waiter& w, std::source_location where) noexcept {
+  TaskBase& self = *current_;
+  w.task = &self;
+  if (self.cancel_pending_ && interrupts(w)) {
+    w.detach(w);
+    w.reason = WakeReason::Cancelled;
+    return w.reason;
+  }
+  w.reason = WakeReason::None;
+  self.parked_on_ = &w;
+  self.parked_at_ = where;
+  self.state_ = TaskBase::State::Parked;
+  suspend();
+  return w.reason;
+}
+
+void LoopCore::throw_cancelled(TaskBase& t) {
+  t.cancel_pending_ = false;
+  throw CancelledError(t.cancel_msg_);
+}
+
+// --- reporting -----------------------------------------------------------------------------
+
+void LoopCore::report(const std::string& message, std::exception_ptr e,
+                      const TaskBase* t) noexcept {
+  TaskBase* saved = current_;
+  current_ = nullptr;  // the handler must not block
+  call_exception_handler({message, std::move(e), t ? t->name() : std::string()});
+  current_ = saved;
+}
+
+}  // namespace detail
+
+// --- Loop: the public face of LoopCore ------------------------------------------------------
+
+namespace {
+detail::LoopCore& core(Loop* l) noexcept { return *static_cast<detail::LoopCore*>(l); }
+const detail::LoopCore& core(const Loop* l) noexcept {
+  return *static_cast<const detail::LoopCore*>(l);
+}
+
+std::string describe(const std::exception_ptr& e) {
+  if (!e) return {};
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (const CancelledError& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+}  // namespace
+
+Loop& Loop::current() { return detail::LoopCore::require(); }
+
+Clock::time_point Loop::time() const noexcept { return core(this).now(); }
+
+bool Loop::debug() const noexcept { return core(this).debug_; }
+
+Handle Loop::call_soon(detail::UniqueFunction<void()> f) {
+  auto* n = new detail::CallbackNode(&core(this), std::move(f));
+  core(this).push_ready(n);
+  return Handle(n);
+}
+
+TimerHandle Loop::call_at(Clock::time_point t, detail::UniqueFunction<void()> f) {
+  auto n = std::make_unique<detail::CallbackNode>(&core(this), std::move(f));
+  n->entry.deadline = t;
+  n->entry.kind = detail::TimerEntry::Kind::Callback;
+  n->entry.target = n.get();
+  core(this).timers().push(n->entry);
+  return TimerHandle(n.release());
+}
+
+void Loop::set_exception_handler(std::function<void(const ExceptionContext&)> handler) {
+  core(this).handler_ = std::move(handler);
+}
+
+void Loop::call_exception_handler(const ExceptionContext& ctx) noexcept {
+  try {
+    if (core(this).handler_) {
+      core(this).handler_(ctx);
+    } else {
+      default_exception_handler(ctx);
+    }
+  } catch (...) {
+    std::fprintf(stderr, "spindle: the exception handler threw: %s\n",
+                 describe(std::current_exception()).c_str());
+  }
+}
+
+void Loop::default_exception_handler(const ExceptionContext& ctx) {
+  std::string line = "spindle: " + ctx.message;
+  if (!ctx.task_name.empty()) line += " (task " + ctx.task_name + ")";
+  if (ctx.exception) line += ": " + describe(ctx.exception);
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+// --- handles ---------------------------------------------------------------------------------
+
+Handle::Handle(detail::CallbackNode* n) noexcept : n_(n) {
+  if (n_) ++n_->refs;
+}
+Handle::Handle(const Handle& o) noexcept : Handle(o.n_) {}
+Handle& Handle::operator=(Handle o) noexcept {
+  std::swap(n_, o.n_);
+  return *this;
+}
+Handle::~Handle() {
+  if (n_) n_->release();
+}
+
+void Handle::cancel() noexcept {
+  if (!n_ || n_->cancelled) return;
+  n_->cancelled = true;
+  if (n_->entry.queued() && n_->loop) {
+    // Still in the timer heap: remove it now rather than leaving a tombstone.
+    n_->loop->timers().remove(n_->entry);
+    n_->release();  // the loop's reference
+  }
+}
+
+bool Handle::cancelled() const noexcept { return n_ && n_->cancelled; }
+
+Clock::time_point TimerHandle::when() const noexcept { return n_->entry.deadline; }
+
+}  // namespace spindle

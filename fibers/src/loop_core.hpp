@@ -1,0 +1,158 @@
+// LoopCore: the loop's state and the scheduling primitives every blocking call is built on.
+//
+// Invariants:
+//  - Exactly one context runs: the root (the thread inside run()) or one task's fiber.
+//    `running_` is it; `current_` is its task, or null in the root and in loop callbacks.
+//  - The ready queue is FIFO. A task is on it at most once (state Scheduled or Ready).
+//  - A parked task has `parked_on_` pointing at a Waiter on its own stack, linked into one
+//    wait structure. wake() and cancellation both detach it in O(1) before queueing the task.
+//  - The loop holds one reference to each task from start_task() until its stack is back
+//    in the pool; `live_` lists the unfinished tasks, `finished_` the finished ones that
+//    handles still reference.
+//  - Scheduling works in rounds, as asyncio's _run_once: due timers are queued at the start
+//    of a round, then exactly the entries queued at that moment run, so a busy yield loop
+//    cannot starve timers.
+#pragma once
+
+#include <spindle/detail/task_state.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/run.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <source_location>
+#include <string>
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+
+namespace spindle::detail {
+
+/// A loop callback (call_soon/call_later/done callback). Reference counted: the loop holds a
+/// reference while it is scheduled, each Handle another.
+struct CallbackNode : ReadyNode {
+  CallbackNode(LoopCore* l, UniqueFunction<void()> f)
+      : ReadyNode(Kind::Callback), loop(l), fn(std::move(f)) {}
+  void release() noexcept {
+    if (--refs == 0) delete this;
+  }
+  LoopCore* loop;  // null once the loop is gone
+  UniqueFunction<void()> fn;
+  TimerEntry entry;  // queued for call_later/call_at until due
+  std::uint32_t refs = 1;
+  bool cancelled = false;
+};
+
+class LoopCore final : public Loop {
+ public:
+  explicit LoopCore(RunOptions opts);
+  ~LoopCore();
+
+  /// The loop running on this thread, or null.
+  static LoopCore* current_or_null() noexcept { return tls_current_; }
+  /// The running loop. Throws std::logic_error("no running loop").
+  static LoopCore& require();
+  /// The running task. Throws std::logic_error outside a task (no loop, or a loop callback).
+  TaskBase& require_task(const char* what);
+
+  // --- ready queue -------------------------------------------------------------------------
+  void push_ready(ReadyNode* n) noexcept {
+    n->next_ready = nullptr;
+    if (tail_) {
+      tail_->next_ready = n;
+    } else {
+      head_ = n;
+    }
+    tail_ = n;
+    ++ready_size_;
+  }
+  ReadyNode* pop_ready() noexcept {
+    ReadyNode* n = head_;
+    head_ = n->next_ready;
+    if (!head_) tail_ = nullptr;
+    --ready_size_;
+    return n;
+  }
+
+  // --- parking -----------------------------------------------------------------------------
+  /// Queues w's task with reason r. The caller has already detached w from its structure.
+  /// True if cancelling w's task now should interrupt w.
+  static bool interrupts(const Waiter& w) noexcept {
+    return w.detach && (w.interruptible || w.task->force_cancel_);
+  }
+  void wake(Waiter& w, WakeReason r) noexcept {
+    w.reason = r;
+    w.task->parked_on_ = nullptr;
+    w.task->state_ = TaskBase::State::Ready;
+    push_ready(w.task);
+  }
+  /// Parks the current task on w (which the caller linked into its wait structure) and
+  /// returns the reason it was woken. With a cancellation pending and a w that cancellation
+  /// may interrupt, detaches w and returns Cancelled at once without switching.
+  WakeReason park(Waiter& w, std::source_location where) noexcept;
+  /// Switches away from the current task (already queued or parked) until it is resumed.
+  void suspend() noexcept;
+  /// Delivers the pending cancellation of t: clears it and throws CancelledError.
+  [[noreturn]] static void throw_cancelled(TaskBase& t);
+
+  // --- tasks ---------------------------------------------------------------------------------
+  void start(TaskBase& t, TaskStartOptions opts);
+  /// Requests cancellation of t (see AnyTask::cancel). `force` also interrupts waits that
+  /// are not interruptible (used to unwind deadlocked tasks).
+  bool cancel(TaskBase& t, std::string msg, bool force = false) noexcept;
+  /// Entry point of every task fiber.
+  static void task_entry(boost::context::detail::transfer_t t) noexcept;
+
+  // --- driving (root context) ---------------------------------------------------------------
+  /// Runs tasks and callbacks until nothing is runnable, then returns to the root.
+  void drive() noexcept;
+  void run_until_done(TaskBase& main);
+
+  // --- timers --------------------------------------------------------------------------------
+  TimerHeap& timers() noexcept { return timers_; }
+  Clock::time_point now() const noexcept { return Clock::now(); }
+
+  void report(const std::string& message, std::exception_ptr e, const TaskBase* t) noexcept;
+  void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
+
+  TaskBase* current_ = nullptr;
+  std::size_t default_stack_size_;
+  bool debug_;
+  std::function<void(const ExceptionContext&)> handler_;
+  IntrusiveList<TaskBase, RegistryTag> live_;
+  IntrusiveList<TaskBase, RegistryTag> finished_;
+  std::size_t live_count_ = 0;
+
+ private:
+  friend class ::spindle::Loop;
+  ExecContext* pick_next() noexcept;
+  void fire_due_timers() noexcept;
+  bool idle_wait() noexcept;
+  void run_callback(CallbackNode* n) noexcept;
+  void switch_to(ExecContext& from, ExecContext& to) noexcept;
+  void after_switch(boost::context::detail::transfer_t t) noexcept;
+  void finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept;
+  [[noreturn]] void exit_current() noexcept;
+  void release_finished(TaskBase& t) noexcept;
+  void cancel_all_live(const std::string& msg, bool force) noexcept;
+  std::string describe_parked() const;
+
+  static thread_local LoopCore* tls_current_;
+
+  ReadyNode* head_ = nullptr;
+  ReadyNode* tail_ = nullptr;
+  std::size_t ready_size_ = 0;
+  std::size_t round_left_ = 0;
+  ExecContext root_;
+  ExecContext* running_ = &root_;
+  TimerHeap timers_;
+  StackPool& pool_;
+  TaskBase* main_ = nullptr;
+  bool shutting_down_ = false;
+  std::uint64_t next_task_id_ = 1;
+};
+
+}  // namespace spindle::detail

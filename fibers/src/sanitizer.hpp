@@ -1,0 +1,19 @@
+// Fiber-switch annotations for AddressSanitizer and valgrind. Only fiber.hpp and
+// stack_pool.cpp use them.
+#pragma once
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SPINDLE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPINDLE_ASAN 1
+#endif
+#endif
+
+#if defined(SPINDLE_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#if defined(SPINDLE_HAVE_VALGRIND)
+#include <valgrind/valgrind.h>
+#endif

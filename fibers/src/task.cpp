@@ -1,0 +1,226 @@
+// Task lifecycle: start (stack + fiber), finish (result, done-waiters), cancellation
+// requests, join, done callbacks, and the unretrieved-exception report.
+//
+// A task is Scheduled on the ready queue until its first switch-in, Running while its fiber
+// runs, Parked on a Waiter, Ready once woken, Done after its body returned or threw. Its
+// done-waiters are notified in registration order, synchronously, from the finishing fiber.
+#include <spindle/task.hpp>
+#include <spindle/detail/introspect.hpp>
+
+#include <memory>
+#include <stdexcept>
+
+#include "loop_core.hpp"
+
+namespace ctx = boost::context::detail;
+
+namespace spindle {
+namespace detail {
+
+// --- TaskBase --------------------------------------------------------------------------------
+
+namespace {
+thread_local std::size_t tls_task_states = 0;
+}
+
+std::size_t live_task_states() noexcept { return tls_task_states; }
+
+TaskBase::TaskBase() noexcept : ReadyNode(Kind::Task) {
+  ctx_.task = this;
+  ++tls_task_states;
+}
+
+TaskBase::~TaskBase() { --tls_task_states; }
+
+std::string TaskBase::name() const {
+  return name_.empty() ? "Task-" + std::to_string(id_) : name_;
+}
+
+void TaskBase::last_reference_gone() noexcept {
+  if (error_ && !retrieved_ && !cancelled_) {
+    const char* msg = "Task exception was never retrieved";
+    if (loop_) {
+      loop_->report(msg, error_, this);
+    } else {
+      Loop::default_exception_handler({msg, error_, name()});
+    }
+  }
+  delete this;
+}
+
+// --- start / finish ----------------------------------------------------------------------------
+
+void LoopCore::start(TaskBase& t, TaskStartOptions opts) {
+  const Stack s = pool_.allocate(opts.stack_size ? opts.stack_size : default_stack_size_);
+  t.loop_ = this;
+  t.id_ = next_task_id_++;
+  t.name_ = std::move(opts.name);
+  t.ctx_.stack_lo = s.lo;
+  t.ctx_.stack_size = s.size;
+  t.ctx_.asan_bottom = s.lo;
+  t.ctx_.asan_size = s.size;
+  t.ctx_.fctx = ctx::make_fcontext(static_cast<char*>(s.lo) + s.size, s.size, &task_entry);
+  t.add_ref();  // the loop's reference, dropped when the stack is back in the pool
+  live_.push_back(t);
+  ++live_count_;
+  t.state_ = TaskBase::State::Scheduled;
+  push_ready(&t);
+}
+
+void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept {
+  if (!error && (cancelled || t.cancel_pending_)) {
+    // Cancelled before it started, or cancelled while running and returned before its next
+    // blocking call: asyncio marks both cancelled.
+    error = std::make_exception_ptr(CancelledError(t.cancel_msg_));
+    cancelled = true;
+  }
+  t.cancel_pending_ = false;
+  t.error_ = std::move(error);
+  t.cancelled_ = cancelled;
+  t.state_ = TaskBase::State::Done;
+  IntrusiveList<TaskBase, RegistryTag>::erase(t);
+  finished_.push_back(t);
+  --live_count_;
+  if (shutting_down_ && t.error_ && !cancelled && !t.retrieved_) {
+    t.retrieved_ = true;
+    report("unhandled exception during spindle::run() shutdown", t.error_, &t);
+  }
+  while (DoneWaiter* w = t.done_waiters_.pop_front()) w->on_done(*w, t);
+  if (&t == main_) {
+    main_ = nullptr;
+    cancel_all_live("", false);
+  }
+}
+
+void LoopCore::cancel_all_live(const std::string& msg, bool force) noexcept {
+  shutting_down_ = true;
+  live_.for_each([&](TaskBase& t) { cancel(t, msg, force); });
+}
+
+bool LoopCore::cancel(TaskBase& t, std::string msg, bool force) noexcept {
+  if (t.done()) return false;
+  ++t.cancels_requested_;
+  if (force) t.force_cancel_ = true;
+  if (!t.cancel_pending_) {  // several requests before delivery: one CancelledError
+    t.cancel_pending_ = true;
+    t.cancel_msg_ = std::move(msg);
+  }
+  if (t.state_ == TaskBase::State::Parked && t.parked_on_ && interrupts(*t.parked_on_)) {
+    Waiter& w = *t.parked_on_;
+    w.detach(w);
+    wake(w, WakeReason::Cancelled);
+  }
+  return true;
+}
+
+void start_task(TaskBase* t, TaskStartOptions opts) { LoopCore::require().start(*t, std::move(opts)); }
+
+// --- join ------------------------------------------------------------------------------------
+
+namespace {
+struct JoinWaiter : DoneWaiter, Waiter {
+  JoinWaiter() {
+    on_done = [](DoneWaiter& d, TaskBase&) noexcept {
+      auto& j = static_cast<JoinWaiter&>(d);
+      j.task->loop_->wake(j, WakeReason::Granted);
+    };
+    detach = [](Waiter& w) noexcept { static_cast<JoinWaiter&>(w).ListHook<DoneTag>::unlink(); };
+  }
+};
+}  // namespace
+
+void wait_task(TaskBase& t, std::source_location where) {
+  LoopCore& loop = LoopCore::require();
+  TaskBase& self = loop.require_task("Task::join");
+  if (&t == &self) throw std::logic_error("Task::join: " + self.name() + " cannot join itself");
+  if (t.done()) return;
+  JoinWaiter j;
+  t.done_waiters_.push_back(j);
+  if (loop.park(j, where) == WakeReason::Granted && !self.cancel_pending_) return;
+  // Cancelled while waiting: forward the cancellation, wait (uninterruptibly) for t to
+  // finish, then raise CancelledError in the caller.
+  if (!t.done()) {
+    loop.cancel(t, self.cancel_msg_);
+    j.interruptible = false;
+    t.done_waiters_.push_back(j);
+    loop.park(j, where);  // returns early only when forced (deadlock teardown)
+  }
+  LoopCore::throw_cancelled(self);
+}
+
+void check_result(TaskBase& t) {
+  if (!t.done()) throw InvalidStateError("result(): " + t.name() + " is not done");
+  if (t.error_) {
+    t.retrieved_ = true;
+    std::rethrow_exception(t.error_);
+  }
+}
+
+void take_result(TaskBase& t) {
+  if (t.result_taken_) {
+    throw InvalidStateError("result(): the move-only result of " + t.name() +
+                            " was already moved out");
+  }
+  t.result_taken_ = true;
+}
+
+// --- done callbacks ----------------------------------------------------------------------------
+
+namespace {
+struct DoneCallback final : CallbackNode, DoneWaiter {
+  DoneCallback(LoopCore* l, UniqueFunction<void()> f) : CallbackNode(l, std::move(f)) {
+    on_done = [](DoneWaiter& d, TaskBase&) noexcept {
+      auto& cb = static_cast<DoneCallback&>(d);
+      cb.loop->schedule_callback(&cb);
+    };
+  }
+};
+}  // namespace
+
+}  // namespace detail
+
+// --- AnyTask ---------------------------------------------------------------------------------
+
+std::exception_ptr AnyTask::exception() const {
+  if (!t_->done()) throw InvalidStateError("exception(): " + t_->name() + " is not done");
+  t_->retrieved_ = true;
+  if (t_->cancelled_) std::rethrow_exception(t_->error_);
+  return t_->error_;
+}
+
+bool AnyTask::cancel(std::string msg) {
+  if (t_->done() || !t_->loop_) return false;
+  return t_->loop_->cancel(*t_, std::move(msg));
+}
+
+int AnyTask::uncancel() noexcept {
+  if (t_->cancels_requested_ > 0 && --t_->cancels_requested_ == 0) t_->cancel_pending_ = false;
+  return static_cast<int>(t_->cancels_requested_);
+}
+
+void AnyTask::add_done_callback(detail::UniqueFunction<void(const AnyTask&)> fn) {
+  detail::LoopCore* loop = t_->loop_;
+  if (!loop) throw std::logic_error("add_done_callback: the task's loop has ended");
+  auto call = [fn = std::move(fn), self = *this]() mutable { fn(self); };
+  if (t_->done()) {
+    loop->call_soon(std::move(call));
+    return;
+  }
+  auto* cb = new detail::DoneCallback(loop, std::move(call));
+  t_->done_waiters_.push_back(*cb);
+}
+
+AnyTask current_task() noexcept {
+  detail::LoopCore* loop = detail::LoopCore::current_or_null();
+  return AnyTask(loop ? loop->current_ : nullptr);
+}
+
+std::vector<AnyTask> all_tasks() {
+  detail::LoopCore& loop = detail::LoopCore::require();
+  std::vector<AnyTask> out;
+  out.reserve(loop.live_count_);
+  loop.live_.for_each([&](detail::TaskBase& t) { out.emplace_back(&t); });
+  return out;
+}
+
+}  // namespace spindle

@@ -1,0 +1,53 @@
+// Test support: SPINDLE_TEST_CASE runs its body as the main task of spindle::run() and then
+// checks that nothing leaked: no stack still handed out, no task state left alive.
+#pragma once
+
+#include <spindle/detail/introspect.hpp>
+#include <spindle/spindle.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+namespace spindle_test {
+
+/// Runs body inside spindle::run with opts and checks the leak invariants afterwards.
+template <class F>
+void run_checked(F body, spindle::RunOptions opts = {}) {
+  const auto states_before = spindle::detail::live_task_states();
+  spindle::run(body, std::move(opts));
+  BOOST_TEST(spindle::detail::stacks_in_use() == 0u);
+  BOOST_TEST(spindle::detail::live_task_states() == states_before);
+}
+
+/// Collects reports sent to the loop's exception handler.
+struct Reports {
+  std::vector<spindle::ExceptionContext> items;
+  spindle::RunOptions options() {
+    spindle::RunOptions o;
+    o.exception_handler = [this](const spindle::ExceptionContext& c) { items.push_back(c); };
+    return o;
+  }
+};
+
+/// The what() text of an exception_ptr (std::exception or CancelledError).
+inline std::string what(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (const spindle::CancelledError& x) {
+    return x.what();
+  } catch (...) {
+    return "?";
+  }
+}
+
+}  // namespace spindle_test
+
+/// A Boost.Test case whose body runs inside spindle::run(), with leak checks afterwards.
+#define SPINDLE_TEST_CASE(name)                                            \
+  static void name##_body();                                               \
+  BOOST_AUTO_TEST_CASE(name) { ::spindle_test::run_checked(&name##_body); } \
+  static void name##_body()
