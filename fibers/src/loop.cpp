@@ -14,14 +14,14 @@
 #include <stdexcept>
 
 #include "loop_core.hpp"
-#include "sanitizer.hpp"
 
 namespace ctx = boost::context::detail;
 
 namespace spindle {
 namespace detail {
 
-thread_local LoopCore* LoopCore::tls_current_ = nullptr;
+constinit thread_local LoopCore* LoopCore::tls_current_
+    __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 constexpr std::size_t kDefaultStack = 128 * 1024;
@@ -66,46 +66,15 @@ LoopCore::~LoopCore() {
   tls_current_ = nullptr;
 }
 
-LoopCore& LoopCore::require() {
-  if (!tls_current_) throw std::logic_error("no running loop (call this inside spindle::run)");
-  return *tls_current_;
+void LoopCore::throw_no_loop() {
+  throw std::logic_error("no running loop (call this inside spindle::run)");
 }
 
-TaskBase& LoopCore::require_task(const char* what) {
-  if (!current_) {
-    throw std::logic_error(std::string(what) +
-                           ": not inside a task (loop callbacks must not block)");
-  }
-  return *current_;
+void LoopCore::throw_not_in_task(const char* what) {
+  throw std::logic_error(std::string(what) + ": not inside a task (loop callbacks must not block)");
 }
 
 // --- switching ---------------------------------------------------------------------------
-
-void LoopCore::switch_to(ExecContext& from, ExecContext& to) noexcept {
-  running_ = &to;
-#if defined(SPINDLE_ASAN)
-  __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack, to.asan_bottom,
-                                 to.asan_size);
-#endif
-  ctx::transfer_t t = ctx::jump_fcontext(to.fctx, &from);
-  after_switch(t);
-}
-
-void LoopCore::after_switch(ctx::transfer_t t) noexcept {
-  auto* prev = static_cast<ExecContext*>(t.data);
-  ExecContext& self = *running_;
-#if defined(SPINDLE_ASAN)
-  __sanitizer_finish_switch_fiber(self.asan_fake_stack, &prev->asan_bottom, &prev->asan_size);
-#endif
-  current_ = nullptr;
-  if (prev->exiting) {
-    release_finished(*prev->task);
-  } else {
-    prev->fctx = t.fctx;
-  }
-  current_ = self.task;
-  if (current_) current_->state_ = TaskBase::State::Running;
-}
 
 void LoopCore::task_entry(ctx::transfer_t t) noexcept {
   LoopCore& loop = *tls_current_;
@@ -146,8 +115,7 @@ void LoopCore::release_finished(TaskBase& t) noexcept {
 
 // --- scheduling --------------------------------------------------------------------------
 
-ExecContext* LoopCore::pick_next() noexcept {
-  current_ = nullptr;  // loop callbacks run outside any task
+ExecContext* LoopCore::pick_next_slow() noexcept {
   for (;;) {
     if (round_left_ == 0) {
       fire_due_timers();
@@ -164,17 +132,6 @@ ExecContext* LoopCore::pick_next() noexcept {
     if (n->kind == ReadyNode::Kind::Task) return &static_cast<TaskBase*>(n)->ctx_;
     run_callback(static_cast<CallbackNode*>(n));
   }
-}
-
-void LoopCore::suspend() noexcept {
-  ExecContext& self = *running_;
-  ExecContext* next = pick_next();
-  if (next == &self) {
-    current_ = self.task;
-    current_->state_ = TaskBase::State::Running;
-    return;
-  }
-  switch_to(self, *next);
 }
 
 void LoopCore::drive() noexcept {

@@ -26,6 +26,7 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
+#include "sanitizer.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
 
@@ -54,9 +55,17 @@ class LoopCore final : public Loop {
   /// The loop running on this thread, or null.
   static LoopCore* current_or_null() noexcept { return tls_current_; }
   /// The running loop. Throws std::logic_error("no running loop").
-  static LoopCore& require();
-  /// The running task. Throws std::logic_error outside a task (no loop, or a loop callback).
-  TaskBase& require_task(const char* what);
+  static LoopCore& require() {
+    if (!tls_current_) [[unlikely]] throw_no_loop();
+    return *tls_current_;
+  }
+  /// The running task. Throws std::logic_error outside a task (a loop callback).
+  TaskBase& require_task(const char* what) {
+    if (!current_) [[unlikely]] throw_not_in_task(what);
+    return *current_;
+  }
+  [[noreturn]] static void throw_no_loop();
+  [[noreturn]] static void throw_not_in_task(const char* what);
 
   // --- ready queue -------------------------------------------------------------------------
   void push_ready(ReadyNode* n) noexcept {
@@ -94,7 +103,16 @@ class LoopCore final : public Loop {
   /// may interrupt, detaches w and returns Cancelled at once without switching.
   WakeReason park(Waiter& w, std::source_location where) noexcept;
   /// Switches away from the current task (already queued or parked) until it is resumed.
-  void suspend() noexcept;
+  void suspend() noexcept {
+    ExecContext& self = *running_;
+    ExecContext* next = pick_next();
+    if (next == &self) [[unlikely]] {
+      current_ = self.task;
+      current_->state_ = TaskBase::State::Running;
+      return;
+    }
+    switch_to(self, *next);
+  }
   /// Delivers the pending cancellation of t: clears it and throws CancelledError.
   [[noreturn]] static void throw_cancelled(TaskBase& t);
 
@@ -128,19 +146,53 @@ class LoopCore final : public Loop {
 
  private:
   friend class ::spindle::Loop;
-  ExecContext* pick_next() noexcept;
+  /// The next context to run. Fast path: the head of the queue is a task of this round.
+  ExecContext* pick_next() noexcept {
+    current_ = nullptr;  // loop callbacks run outside any task
+    if (round_left_ == 0 && timers_.empty()) round_left_ = ready_size_;  // new round, no timers
+    if (round_left_ != 0 && head_->kind == ReadyNode::Kind::Task) [[likely]] {
+      --round_left_;
+      return &static_cast<TaskBase*>(pop_ready())->ctx_;
+    }
+    return pick_next_slow();
+  }
+  ExecContext* pick_next_slow() noexcept;
   void fire_due_timers() noexcept;
   bool idle_wait() noexcept;
   void run_callback(CallbackNode* n) noexcept;
-  void switch_to(ExecContext& from, ExecContext& to) noexcept;
-  void after_switch(boost::context::detail::transfer_t t) noexcept;
+  void switch_to(ExecContext& from, ExecContext& to) noexcept {
+    running_ = &to;
+#if defined(SPINDLE_ASAN)
+    __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack,
+                                   to.asan_bottom, to.asan_size);
+#endif
+    after_switch(boost::context::detail::jump_fcontext(to.fctx, &from));
+  }
+  /// Runs in the context just resumed: records where the previous one stopped (or returns
+  /// its stack if it finished) and makes the resumed task current.
+  void after_switch(boost::context::detail::transfer_t t) noexcept {
+    auto* prev = static_cast<ExecContext*>(t.data);
+    ExecContext& self = *running_;
+#if defined(SPINDLE_ASAN)
+    __sanitizer_finish_switch_fiber(self.asan_fake_stack, &prev->asan_bottom, &prev->asan_size);
+#endif
+    if (prev->exiting) [[unlikely]] {
+      release_finished(*prev->task);
+    } else {
+      prev->fctx = t.fctx;
+    }
+    current_ = self.task;
+    if (current_) current_->state_ = TaskBase::State::Running;
+  }
   void finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept;
   [[noreturn]] void exit_current() noexcept;
   void release_finished(TaskBase& t) noexcept;
   void cancel_all_live(const std::string& msg, bool force) noexcept;
   std::string describe_parked() const;
 
-  static thread_local LoopCore* tls_current_;
+  // initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per switch.
+  // constinit: no TLS init wrapper call from other translation units.
+  static constinit thread_local LoopCore* tls_current_ __attribute__((tls_model("initial-exec")));
 
   ReadyNode* head_ = nullptr;
   ReadyNode* tail_ = nullptr;

@@ -1,0 +1,14 @@
+// asyncio tutorial, step 1: a main task that sleeps between two prints.
+//   async def main(): print("Hello"); await asyncio.sleep(1); print("World")
+#include <spindle/spindle.hpp>
+
+#include <chrono>
+#include <iostream>
+
+int main() {
+  spindle::run([] {
+    std::cout << "Hello" << std::endl;
+    spindle::sleep(std::chrono::seconds(1));
+    std::cout << "World" << std::endl;
+  });
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Runs one example program and checks its output.
+
+Usage: check_example.py NAME EXECUTABLE EXAMPLES_SOURCE_DIR
+
+Timing checks use generous bounds: lower bounds the program cannot beat (it sleeps that
+long) and upper bounds that only fail if the work did not run concurrently.
+"""
+import re
+import subprocess
+import sys
+
+
+def fail(msg, out=""):
+    sys.exit(f"FAILED: {msg}\n--- output ---\n{out}")
+
+
+def run(cmd):
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         timeout=60)
+    if res.returncode != 0:
+        fail(f"{cmd} exited with {res.returncode}; stderr: {res.stderr}", res.stdout)
+    if res.stderr:
+        fail(f"{cmd} wrote to stderr: {res.stderr}", res.stdout)
+    return res.stdout
+
+
+def number(pattern, out):
+    m = re.search(pattern, out, re.M)
+    if not m:
+        fail(f"no line matching {pattern!r}", out)
+    return float(m.group(1))
+
+
+def check_hello(exe, _):
+    out = run([exe])
+    if out.splitlines() != ["Hello", "World"]:
+        fail("expected the lines Hello, World", out)
+
+
+def check_say_after(exe, _):
+    out = run([exe])
+    lines = out.splitlines()
+    if lines[:3] != ["started", "hello", "world"]:
+        fail("expected started, hello, world in that order", out)
+    took = number(r"^finished in ([\d.]+) s$", out)
+    if not 2.0 <= took < 2.9:  # concurrent: about 2 s; sequential would be 3 s
+        fail(f"took {took} s; expected about 2 s (concurrent), not 3", out)
+
+
+def check_fetch_simulated(exe, _):
+    out = run([exe, "12345"])
+    fetched = re.findall(r"^fetched https://example\.com/page(\d) in ([\d.]+) s$", out, re.M)
+    if sorted(p for p, _ in fetched) != ["1", "2", "3", "4", "5"]:
+        fail("expected each of the 5 pages fetched once", out)
+    delays = [float(d) for _, d in fetched]
+    if delays != sorted(delays):
+        fail("concurrent fetches must finish in order of their delays", out)
+    if not all(0.2 <= d <= 1.0 for d in delays):
+        fail("delays must lie in 0.2-1.0 s", out)
+    wall = number(r"^wall time: ([\d.]+) s$", out)
+    total = number(r"^sum of delays: ([\d.]+) s$", out)
+    saved = number(r"^time saved: ([\d.]+) s$", out)
+    if abs(total - sum(delays)) > 0.011:
+        fail("sum of delays does not add up", out)
+    if not max(delays) - 0.01 <= wall < total:
+        fail(f"wall time {wall} must be at least the longest delay and below the sum", out)
+    if abs(saved - (total - wall)) > 0.011:
+        fail("time saved must be the sum minus the wall time", out)
+
+
+def check_sequential_vs_concurrent(exe, _):
+    out = run([exe])
+    seq = number(r"^sequential: ([\d.]+) s \(sum 285\)$", out)
+    conc = number(r"^concurrent: ([\d.]+) s \(sum 285\)$", out)
+    speedup = number(r"^speedup: ([\d.]+)x$", out)
+    if seq < 0.99:
+        fail("ten sequential 100 ms sleeps take at least 1 s", out)
+    if not 0.099 <= conc < 0.5:
+        fail(f"concurrent run took {conc} s; expected about 0.1 s", out)
+    if speedup < 2:
+        fail("expected a clear speedup", out)
+
+
+def check_countdowns(exe, src):
+    out = run([exe])
+    expected = run([sys.executable, f"{src}/countdowns.py"])
+    if out != expected:
+        fail(f"output differs from asyncio's:\n--- asyncio ---\n{expected}", out)
+    if len(out.splitlines()) != 13:
+        fail("expected 13 lines (10 T-minus, 3 liftoff)", out)
+
+
+def main():
+    name, exe, src = sys.argv[1:4]
+    globals()["check_" + name](exe, src)
+    print(f"example {name}: ok")
+
+
+if __name__ == "__main__":
+    main()
