@@ -137,9 +137,9 @@ BOOST_AUTO_TEST_CASE(deadlock_throws_and_names_the_parked_tasks) {
   } catch (const spindle::DeadlockError& e) {
     const std::string msg = e.what();
     BOOST_TEST(msg.find("deadlock") != std::string::npos);
-    BOOST_TEST(msg.find("alpha parked at") != std::string::npos);
-    BOOST_TEST(msg.find("beta parked at") != std::string::npos);
-    BOOST_TEST(msg.find("Task-1 parked at") != std::string::npos);
+    BOOST_TEST(msg.find("alpha parked in Task::join at") != std::string::npos);
+    BOOST_TEST(msg.find("beta parked in Task::join at") != std::string::npos);
+    BOOST_TEST(msg.find("Task-1 parked in Task::join at") != std::string::npos);
     BOOST_TEST(msg.find("test_run.cpp") != std::string::npos);
   }
   BOOST_TEST(spindle::detail::stacks_in_use() == 0u);

@@ -33,7 +33,7 @@ void on_child_done(DoneWaiter& d, TaskBase& child) noexcept {
 
 }  // namespace
 
-void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle, std::source_location where) {
+void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle, SourceLocation where) {
   LoopCore& loop = LoopCore::require();
   TaskBase& self = loop.require_task("gather");
   GatherState g;
@@ -57,13 +57,13 @@ void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle, std::source
       tasks[i]->done_waiters_.push_back(slots[i]);
     }
     g.detach = [](Waiter&) noexcept {};  // the slots stay linked to count children
-    const WakeReason r = loop.park(g, where);
+    const WakeReason r = loop.park(g, "gather", where);
     if (r == WakeReason::Cancelled || self.cancel_pending_) {
       for (std::size_t i = 0; i < n; ++i) loop.cancel(*tasks[i], self.cancel_msg_);
       g.settle = true;  // now wait for every child, uninterruptibly
       g.interruptible = false;
       while (!g.satisfied()) {
-        if (loop.park(g, where) == WakeReason::Cancelled) break;  // forced: deadlock teardown
+        if (loop.park(g, "gather", where) == WakeReason::Cancelled) break;  // forced: deadlock teardown
       }
       LoopCore::throw_cancelled(self);
     }

@@ -178,7 +178,7 @@ void LoopCore::run_callback(CallbackNode* n) noexcept {
 
 // --- parking -----------------------------------------------------------------------------
 
-WakeReason LoopCore::park(Waiter& w, std::source_location where) noexcept {
+WakeReason LoopCore::park(Waiter& w, const char* what, SourceLocation where) noexcept {
   TaskBase& self = *current_;
   w.task = &self;
   if (self.cancel_pending_ && interrupts(w)) {
@@ -189,6 +189,7 @@ WakeReason LoopCore::park(Waiter& w, std::source_location where) noexcept {
   w.reason = WakeReason::None;
   self.parked_on_ = &w;
   self.parked_at_ = where;
+  self.parked_in_ = what;
   self.state_ = TaskBase::State::Parked;
   suspend();
   return w.reason;

@@ -21,7 +21,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <source_location>
+#include <spindle/source_location.hpp>
 #include <string>
 
 #include <boost/context/detail/fcontext.hpp>
@@ -37,6 +37,7 @@ namespace spindle::detail {
 struct CallbackNode : ReadyNode {
   CallbackNode(LoopCore* l, UniqueFunction<void()> f)
       : ReadyNode(Kind::Callback), loop(l), fn(std::move(f)) {}
+  virtual ~CallbackNode() = default;  // done callbacks derive from it
   void release() noexcept {
     if (--refs == 0) delete this;
   }
@@ -99,9 +100,9 @@ class LoopCore final : public Loop {
     push_ready(w.task);
   }
   /// Parks the current task on w (which the caller linked into its wait structure) and
-  /// returns the reason it was woken. With a cancellation pending and a w that cancellation
+  /// returns the reason it was woken. `what` names the blocking call (a static string). With a cancellation pending and a w that cancellation
   /// may interrupt, detaches w and returns Cancelled at once without switching.
-  WakeReason park(Waiter& w, std::source_location where) noexcept;
+  WakeReason park(Waiter& w, const char* what, SourceLocation where) noexcept;
   /// Switches away from the current task (already queued or parked) until it is resumed.
   void suspend() noexcept {
     ExecContext& self = *running_;

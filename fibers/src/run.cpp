@@ -19,8 +19,8 @@ std::string LoopCore::describe_parked() const {
       << live_count_ << (live_count_ == 1 ? " task" : " tasks") << ")";
   const_cast<IntrusiveList<TaskBase, RegistryTag>&>(live_).for_each([&](TaskBase& t) {
     const auto& at = t.parked_at_;
-    out << "\n  " << t.name() << " parked at " << (at.file_name()[0] ? at.file_name() : "?") << ':'
-        << at.line() << " in " << (at.function_name()[0] ? at.function_name() : "?");
+    out << "\n  " << t.name() << " parked in " << t.parked_in_ << " at "
+        << (at.file_name()[0] ? at.file_name() : "?") << ':' << at.line();
   });
   return out.str();
 }

@@ -11,6 +11,7 @@
 #endif
 
 #if defined(SPINDLE_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 

@@ -14,18 +14,19 @@ struct TimedWaiter : detail::Waiter {
 
 }  // namespace
 
-void yield_now(std::source_location where) {
+void yield_now(SourceLocation where) {
   auto& loop = detail::LoopCore::require();
   detail::TaskBase& self = loop.require_task("yield_now");
   if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
   self.parked_at_ = where;
+  self.parked_in_ = "yield_now";
   self.state_ = detail::TaskBase::State::Ready;
   loop.push_ready(&self);
   loop.suspend();
   if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
 }
 
-void sleep_until(Clock::time_point t, std::source_location where) {
+void sleep_until(Clock::time_point t, SourceLocation where) {
   auto& loop = detail::LoopCore::require();
   detail::TaskBase& self = loop.require_task("sleep");
   if (t <= loop.now()) {
@@ -42,7 +43,7 @@ void sleep_until(Clock::time_point t, std::source_location where) {
   };
   if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
   loop.timers().push(w.entry);
-  loop.park(w, where);
+  loop.park(w, "sleep", where);
   if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
 }
 

@@ -104,6 +104,11 @@ Stack StackPool::allocate(std::size_t usable) {
   void* lo = sc.free.back();
   sc.free.pop_back();
   ++in_use_;
+#if defined(SPINDLE_ASAN)
+  // A finished task's last frames are abandoned, not unwound: clear their poisoning so the
+  // next task on this stack starts clean.
+  __asan_unpoison_memory_region(lo, usable);
+#endif
   return {lo, usable};
 }
 

@@ -94,7 +94,9 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
 
 void LoopCore::cancel_all_live(const std::string& msg, bool force) noexcept {
   shutting_down_ = true;
-  live_.for_each([&](TaskBase& t) { cancel(t, msg, force); });
+  // Youngest first: children usually borrow from their parents' frames, so they should
+  // unwind before the parents do (this order also decides who runs first).
+  live_.for_each_reverse([&](TaskBase& t) { cancel(t, msg, force); });
 }
 
 bool LoopCore::cancel(TaskBase& t, std::string msg, bool force) noexcept {
@@ -129,21 +131,22 @@ struct JoinWaiter : DoneWaiter, Waiter {
 };
 }  // namespace
 
-void wait_task(TaskBase& t, std::source_location where) {
+void wait_task(TaskBase& t, SourceLocation where) {
   LoopCore& loop = LoopCore::require();
   TaskBase& self = loop.require_task("Task::join");
   if (&t == &self) throw std::logic_error("Task::join: " + self.name() + " cannot join itself");
   if (t.done()) return;
+  const AnyTask keep(&t);  // the caller's handle may go away while we wait
   JoinWaiter j;
   t.done_waiters_.push_back(j);
-  if (loop.park(j, where) == WakeReason::Granted && !self.cancel_pending_) return;
+  if (loop.park(j, "Task::join", where) == WakeReason::Granted && !self.cancel_pending_) return;
   // Cancelled while waiting: forward the cancellation, wait (uninterruptibly) for t to
   // finish, then raise CancelledError in the caller.
   if (!t.done()) {
     loop.cancel(t, self.cancel_msg_);
     j.interruptible = false;
     t.done_waiters_.push_back(j);
-    loop.park(j, where);  // returns early only when forced (deadlock teardown)
+    loop.park(j, "Task::join", where);  // returns early only when forced (deadlock teardown)
   }
   LoopCore::throw_cancelled(self);
 }

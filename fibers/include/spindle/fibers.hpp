@@ -6,4 +6,5 @@
 #include <spindle/loop.hpp>
 #include <spindle/run.hpp>
 #include <spindle/sleep.hpp>
+#include <spindle/source_location.hpp>
 #include <spindle/task.hpp>

@@ -7,7 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <exception>
-#include <source_location>
+#include <spindle/source_location.hpp>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -97,7 +97,7 @@ Outcome<value_t<R>> settle(const Task<R>& t) {
 /// one fails, whose exception is then rethrown. If the caller is cancelled, every unfinished
 /// task is cancelled, awaited, and CancelledError is thrown.
 SPINDLE_API void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle,
-                             std::source_location where);
+                             SourceLocation where);
 
 template <class R>
 std::vector<TaskBase*> states(const std::vector<Task<R>>& v) {
@@ -121,7 +121,7 @@ auto gather(Xs&&... xs) {
   std::apply(
       [](const auto&... t) {
         std::array<detail::TaskBase*, sizeof...(Xs)> ptrs{t.state()...};
-        detail::gather_wait(ptrs.data(), ptrs.size(), false, std::source_location::current());
+        detail::gather_wait(ptrs.data(), ptrs.size(), false, SourceLocation::current());
       },
       tasks);
   return std::apply(
@@ -136,7 +136,7 @@ auto gather(Xs&&... xs) {
 /// Semantics as the variadic gather().
 template <class R>
 auto gather(const std::vector<Task<R>>& v,
-            std::source_location where = std::source_location::current()) {
+            SourceLocation where = SourceLocation::current()) {
   const auto ptrs = detail::states(v);
   detail::gather_wait(ptrs.data(), ptrs.size(), false, where);
   if constexpr (std::is_void_v<R>) {
@@ -159,7 +159,7 @@ auto gather_settled(Xs&&... xs) {
   return std::apply(
       [](const auto&... t) {
         std::array<detail::TaskBase*, sizeof...(Xs)> ptrs{t.state()...};
-        detail::gather_wait(ptrs.data(), ptrs.size(), true, std::source_location::current());
+        detail::gather_wait(ptrs.data(), ptrs.size(), true, SourceLocation::current());
         return std::tuple{detail::settle(t)...};
       },
       tasks);
@@ -168,7 +168,7 @@ auto gather_settled(Xs&&... xs) {
 /// Waits for every task in v and returns their Outcomes in order.
 template <class R>
 std::vector<Outcome<detail::value_t<R>>> gather_settled(
-    const std::vector<Task<R>>& v, std::source_location where = std::source_location::current()) {
+    const std::vector<Task<R>>& v, SourceLocation where = SourceLocation::current()) {
   const auto ptrs = detail::states(v);
   detail::gather_wait(ptrs.data(), ptrs.size(), true, where);
   std::vector<Outcome<detail::value_t<R>>> out;

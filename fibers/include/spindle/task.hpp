@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <source_location>
+#include <spindle/source_location.hpp>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -104,7 +104,7 @@ class Task : public AnyTask {
   /// cancelled while waiting (the cancellation is forwarded to this task first, and join
   /// returns only after it finished); InvalidStateError if a move-only result was already
   /// moved out; std::logic_error outside a task. asyncio: `await task`
-  R join(std::source_location where = std::source_location::current()) {
+  R join(SourceLocation where = SourceLocation::current()) {
     detail::wait_task(*t_, where);
     return result();
   }

@@ -53,6 +53,16 @@ class IntrusiveList {
   }
   static void erase(T& v) noexcept { static_cast<Hook&>(v).unlink(); }
 
+  /// Calls fn(T&) on each element from the back; fn may unlink the element it is given.
+  template <class Fn>
+  void for_each_reverse(Fn&& fn) {
+    for (Hook* h = head_.prev; h != &head_;) {
+      Hook* pv = h->prev;
+      fn(static_cast<T&>(*h));
+      h = pv;
+    }
+  }
+
   /// Calls fn(T&) on each element in order; fn may unlink the element it is given.
   template <class Fn>
   void for_each(Fn&& fn) {

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
-#include <source_location>
+#include <spindle/source_location.hpp>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -102,7 +102,8 @@ class SPINDLE_API TaskBase : public ReadyNode, public ListHook<RegistryTag> {
   std::exception_ptr error_;  // failure, or the CancelledError it finished with
   std::string cancel_msg_;
   Waiter* parked_on_ = nullptr;  // the waiter while parked and not yet woken
-  std::source_location parked_at_;
+  SourceLocation parked_at_;     // the blocking call's site
+  const char* parked_in_ = "";   // the blocking call's name, e.g. "Task::join"
   IntrusiveList<DoneWaiter, DoneTag> done_waiters_;
 
  protected:
@@ -158,7 +159,7 @@ SPINDLE_API void start_task(TaskBase* t, TaskStartOptions opts);
 
 /// Parks the current task until `t` is done (join semantics, see Task::join). Throws
 /// CancelledError if the caller was cancelled (after forwarding it and waiting for `t`).
-SPINDLE_API void wait_task(TaskBase& t, std::source_location where);
+SPINDLE_API void wait_task(TaskBase& t, SourceLocation where);
 
 /// Throws InvalidStateError if `t` is not done; rethrows its exception or throws
 /// CancelledError if it was cancelled; marks the exception retrieved.

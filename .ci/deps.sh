@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian 12 packages spindle needs to build, test and benchmark, if missing.
+# Extra packages (CI's clang and valgrind) can be named in $EXTRA.
+set -eu
+pkgs="g++ meson ninja-build pkg-config python3 libboost-context-dev libboost-test-dev libbenchmark-dev ${EXTRA:-}"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing
+fi
