@@ -5,10 +5,12 @@
 // no scheduler fiber in between. When nothing is ready the same code sleeps until the next
 // timer. The root context (the thread inside run()) is resumed only when nothing can run.
 // Invariants are listed in loop_core.hpp.
+#include <cxxabi.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -36,7 +38,10 @@ LoopCore::LoopCore(RunOptions opts)
     : default_stack_size_(opts.stack_size ? opts.stack_size : kDefaultStack),
       debug_(opts.debug || env_debug()),
       handler_(std::move(opts.exception_handler)),
-      pool_(StackPool::local()) {
+      pool_(StackPool::local()),
+      eh_globals_(reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals())),
+      virtual_time_(opts.virtual_time),
+      virtual_now_(Clock::now()) {
   if (tls_current_) {
     throw std::logic_error("spindle::run: a loop is already running on this thread");
   }
@@ -142,19 +147,31 @@ void LoopCore::drive() noexcept {
 
 void LoopCore::fire_due_timers() noexcept {
   if (timers_.empty()) return;
-  const Clock::time_point now = Clock::now();
-  while (!timers_.empty() && timers_.top()->deadline <= now) {
+  const Clock::time_point t = now();
+  while (!timers_.empty() && timers_.top()->deadline <= t) {
     TimerEntry* e = timers_.pop();
-    if (e->kind == TimerEntry::Kind::Wake) {
-      wake(*static_cast<Waiter*>(e->target), WakeReason::Granted);
-    } else {
-      push_ready(static_cast<CallbackNode*>(e->target));
+    switch (e->kind) {
+      case TimerEntry::Kind::Wake: {
+        auto& w = *static_cast<Waiter*>(e->target);
+        if (w.task->parked_on_ == &w) wake(w, WakeReason::Timeout);
+        break;
+      }
+      case TimerEntry::Kind::Callback:
+        push_ready(static_cast<CallbackNode*>(e->target));
+        break;
+      case TimerEntry::Kind::Deadline:
+        expire_deadline(e->target);
+        break;
     }
   }
 }
 
 bool LoopCore::idle_wait() noexcept {
   if (timers_.empty()) return false;
+  if (virtual_time_) {
+    virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
+    return true;
+  }
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       timers_.top()->deadline.time_since_epoch())
                       .count();
@@ -197,7 +214,9 @@ WakeReason LoopCore::park(Waiter& w, const char* what, SourceLocation where) noe
 
 void LoopCore::throw_cancelled(TaskBase& t) {
   t.cancel_pending_ = false;
-  throw CancelledError(t.cancel_msg_);
+  t.cancel_delivered_ = true;
+  t.delivered_at_ = t.parked_at_;
+  throw CancelledError(t.cancel_error_);
 }
 
 // --- reporting -----------------------------------------------------------------------------

@@ -48,6 +48,9 @@ struct CallbackNode : ReadyNode {
   bool cancelled = false;
 };
 
+/// Expires the deadline scope `scope` (a DeadlineScope): cancels its task. In timeout.cpp.
+void expire_deadline(void* scope) noexcept;
+
 class LoopCore final : public Loop {
  public:
   explicit LoopCore(RunOptions opts);
@@ -89,9 +92,15 @@ class LoopCore final : public Loop {
 
   // --- parking -----------------------------------------------------------------------------
   /// Queues w's task with reason r. The caller has already detached w from its structure.
-  /// True if cancelling w's task now should interrupt w.
+  /// True if t has a cancellation to deliver now (pending and not held back by CancelShield).
+  static bool must_deliver(const TaskBase& t) noexcept {
+    return t.cancel_pending_ && t.shield_depth_ == 0;
+  }
+  /// True if cancelling w's task now should interrupt w. CancelShield holds back even a
+  /// forced cancellation: throwing inside a shielded destructor would terminate.
   static bool interrupts(const Waiter& w) noexcept {
-    return w.detach && (w.interruptible || w.task->force_cancel_);
+    const TaskBase& t = *w.task;
+    return w.detach && t.shield_depth_ == 0 && (w.interruptible || t.force_cancel_);
   }
   void wake(Waiter& w, WakeReason r) noexcept {
     w.reason = r;
@@ -114,14 +123,27 @@ class LoopCore final : public Loop {
     }
     switch_to(self, *next);
   }
-  /// Delivers the pending cancellation of t: clears it and throws CancelledError.
+  /// Delivers the pending cancellation of t: clears it and throws its CancelledError.
   [[noreturn]] static void throw_cancelled(TaskBase& t);
+  /// Throws t's pending cancellation if it must be delivered now.
+  static void deliver_pending(TaskBase& t) {
+    if (must_deliver(t)) [[unlikely]] throw_cancelled(t);
+  }
 
   // --- tasks ---------------------------------------------------------------------------------
   void start(TaskBase& t, TaskStartOptions opts);
-  /// Requests cancellation of t (see AnyTask::cancel). `force` also interrupts waits that
-  /// are not interruptible (used to unwind deadlocked tasks).
-  bool cancel(TaskBase& t, std::string msg, bool force = false) noexcept;
+  /// Requests cancellation of t (see AnyTask::cancel); `why` is what it will throw. `force`
+  /// also interrupts waits that are not interruptible (used to unwind deadlocked tasks).
+  bool cancel(TaskBase& t, const CancelledError& why, bool force = false) noexcept;
+  /// Takes back one cancellation request of t; at zero, an undelivered one is withdrawn.
+  /// Returns the remaining count. asyncio: Task.uncancel()
+  static std::uint32_t uncancel(TaskBase& t) noexcept {
+    if (t.cancels_requested_ > 0 && --t.cancels_requested_ == 0) t.cancel_pending_ = false;
+    return t.cancels_requested_;
+  }
+  /// A CancelledError naming the current task (if any) as the requester.
+  CancelledError origin(CancelledError::Reason reason, std::string message,
+                        SourceLocation where) const;
   /// Entry point of every task fiber.
   static void task_entry(boost::context::detail::transfer_t t) noexcept;
 
@@ -132,7 +154,9 @@ class LoopCore final : public Loop {
 
   // --- timers --------------------------------------------------------------------------------
   TimerHeap& timers() noexcept { return timers_; }
-  Clock::time_point now() const noexcept { return Clock::now(); }
+  /// The loop's clock: real, or virtual (RunOptions::virtual_time: moves only when every
+  /// task is parked, straight to the next deadline).
+  Clock::time_point now() const noexcept { return virtual_time_ ? virtual_now_ : Clock::now(); }
 
   void report(const std::string& message, std::exception_ptr e, const TaskBase* t) noexcept;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
@@ -163,6 +187,13 @@ class LoopCore final : public Loop {
   void run_callback(CallbackNode* n) noexcept;
   void switch_to(ExecContext& from, ExecContext& to) noexcept {
     running_ = &to;
+    // The C++ runtime keeps the caught-exception stack and std::uncaught_exceptions() per
+    // thread; each fiber needs its own, or a task parked inside a catch block would
+    // rethrow another task's exception.
+    from.eh_caught = eh_globals_->caught;
+    from.eh_uncaught = eh_globals_->uncaught;
+    eh_globals_->caught = to.eh_caught;
+    eh_globals_->uncaught = to.eh_uncaught;
 #if defined(SPINDLE_ASAN)
     __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack,
                                    to.asan_bottom, to.asan_size);
@@ -188,11 +219,22 @@ class LoopCore final : public Loop {
   void finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept;
   [[noreturn]] void exit_current() noexcept;
   void release_finished(TaskBase& t) noexcept;
-  void cancel_all_live(const std::string& msg, bool force) noexcept;
+  void cancel_all_live(CancelledError::Reason reason, bool force) noexcept;
   std::string describe_parked() const;
 
   // initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per switch.
   // constinit: no TLS init wrapper call from other translation units.
+  /// The Itanium C++ ABI's per-thread exception globals (__cxa_eh_globals), shared by
+  /// libstdc++ and libc++abi on x86-64 and AArch64.
+  struct EhGlobals {
+    void* caught;
+    unsigned int uncaught;
+  };
+  StackPool& pool_;
+  EhGlobals* eh_globals_;
+  bool virtual_time_;
+  Clock::time_point virtual_now_;
+
   static constinit thread_local LoopCore* tls_current_ __attribute__((tls_model("initial-exec")));
 
   ReadyNode* head_ = nullptr;
@@ -202,10 +244,10 @@ class LoopCore final : public Loop {
   ExecContext root_;
   ExecContext* running_ = &root_;
   TimerHeap timers_;
-  StackPool& pool_;
   TaskBase* main_ = nullptr;
   bool shutting_down_ = false;
   std::uint64_t next_task_id_ = 1;
+  std::uint64_t finish_count_ = 0;
 };
 
 }  // namespace spindle::detail

@@ -45,7 +45,7 @@ void LoopCore::run_until_done(TaskBase& main) {
       break;
     }
     main_ = nullptr;
-    cancel_all_live("", true);
+    cancel_all_live(CancelledError::Reason::Deadlock, true);
     drive();
   }
   if (!deadlock.empty()) throw DeadlockError(deadlock);

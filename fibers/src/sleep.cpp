@@ -17,13 +17,13 @@ struct TimedWaiter : detail::Waiter {
 void yield_now(SourceLocation where) {
   auto& loop = detail::LoopCore::require();
   detail::TaskBase& self = loop.require_task("yield_now");
-  if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
+  detail::LoopCore::deliver_pending(self);
   self.parked_at_ = where;
   self.parked_in_ = "yield_now";
   self.state_ = detail::TaskBase::State::Ready;
   loop.push_ready(&self);
   loop.suspend();
-  if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
+  detail::LoopCore::deliver_pending(self);
 }
 
 void sleep_until(Clock::time_point t, SourceLocation where) {
@@ -41,10 +41,11 @@ void sleep_until(Clock::time_point t, SourceLocation where) {
     auto& tw = static_cast<TimedWaiter&>(x);
     tw.task->loop_->timers().remove(tw.entry);
   };
-  if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
+  self.parked_at_ = where;
+  detail::LoopCore::deliver_pending(self);
   loop.timers().push(w.entry);
   loop.park(w, "sleep", where);
-  if (self.cancel_pending_) detail::LoopCore::throw_cancelled(self);
+  detail::LoopCore::deliver_pending(self);
 }
 
 }  // namespace spindle

@@ -71,13 +71,22 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
   if (!error && (cancelled || t.cancel_pending_)) {
     // Cancelled before it started, or cancelled while running and returned before its next
     // blocking call: asyncio marks both cancelled.
-    error = std::make_exception_ptr(CancelledError(t.cancel_msg_));
+    error = std::make_exception_ptr(t.cancel_error_);
     cancelled = true;
+  } else if (!error && t.cancel_delivered_ && t.cancels_requested_ > 0 && debug_) {
+    // It caught a CancelledError and returned normally without uncancel(): usually a bug
+    // (a cancelled wait_for or TaskGroup then never learns it was cancelled).
+    const auto& at = t.delivered_at_;
+    report("Task swallowed a cancellation: CancelledError was thrown at " +
+               std::string(at.file_name()) + ":" + std::to_string(at.line()) +
+               " but the task finished normally without uncancel()",
+           std::make_exception_ptr(t.cancel_error_), &t);
   }
   t.cancel_pending_ = false;
   t.error_ = std::move(error);
   t.cancelled_ = cancelled;
   t.state_ = TaskBase::State::Done;
+  t.finish_seq_ = ++finish_count_;
   IntrusiveList<TaskBase, RegistryTag>::erase(t);
   finished_.push_back(t);
   --live_count_;
@@ -88,24 +97,37 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
   while (DoneWaiter* w = t.done_waiters_.pop_front()) w->on_done(*w, t);
   if (&t == main_) {
     main_ = nullptr;
-    cancel_all_live("", false);
+    cancel_all_live(CancelledError::Reason::Shutdown, false);
   }
 }
 
-void LoopCore::cancel_all_live(const std::string& msg, bool force) noexcept {
+void LoopCore::cancel_all_live(CancelledError::Reason reason, bool force) noexcept {
   shutting_down_ = true;
+  const CancelledError why(reason, reason == CancelledError::Reason::Deadlock
+                                       ? "spindle::run() is unwinding deadlocked tasks"
+                                       : "spindle::run() is shutting down",
+                           "", {});
   // Youngest first: children usually borrow from their parents' frames, so they should
   // unwind before the parents do (this order also decides who runs first).
-  live_.for_each_reverse([&](TaskBase& t) { cancel(t, msg, force); });
+  live_.for_each_reverse([&](TaskBase& t) { cancel(t, why, force); });
 }
 
-bool LoopCore::cancel(TaskBase& t, std::string msg, bool force) noexcept {
+CancelledError LoopCore::origin(CancelledError::Reason reason, std::string message,
+                                SourceLocation where) const {
+  return CancelledError(reason, std::move(message), current_ ? current_->name() : "", where);
+}
+
+bool LoopCore::cancel(TaskBase& t, const CancelledError& why, bool force) noexcept {
   if (t.done()) return false;
   ++t.cancels_requested_;
   if (force) t.force_cancel_ = true;
-  if (!t.cancel_pending_) {  // several requests before delivery: one CancelledError
+  if (!t.cancel_pending_) {  // several requests before delivery: the first one is thrown
     t.cancel_pending_ = true;
-    t.cancel_msg_ = std::move(msg);
+    try {
+      t.cancel_error_ = why;
+    } catch (...) {  // out of memory copying the text: deliver a bare cancellation
+      t.cancel_error_ = CancelledError();
+    }
   }
   if (t.state_ == TaskBase::State::Parked && t.parked_on_ && interrupts(*t.parked_on_)) {
     Waiter& w = *t.parked_on_;
@@ -131,22 +153,24 @@ struct JoinWaiter : DoneWaiter, Waiter {
 };
 }  // namespace
 
-void wait_task(TaskBase& t, SourceLocation where) {
+void wait_task(TaskBase& t, SourceLocation where, bool forward) {
   LoopCore& loop = LoopCore::require();
-  TaskBase& self = loop.require_task("Task::join");
-  if (&t == &self) throw std::logic_error("Task::join: " + self.name() + " cannot join itself");
+  const char* what = forward ? "Task::join" : "shield";
+  TaskBase& self = loop.require_task(what);
+  if (&t == &self) throw std::logic_error(std::string(what) + ": a task cannot wait for itself");
   if (t.done()) return;
   const AnyTask keep(&t);  // the caller's handle may go away while we wait
   JoinWaiter j;
   t.done_waiters_.push_back(j);
-  if (loop.park(j, "Task::join", where) == WakeReason::Granted && !self.cancel_pending_) return;
-  // Cancelled while waiting: forward the cancellation, wait (uninterruptibly) for t to
-  // finish, then raise CancelledError in the caller.
-  if (!t.done()) {
-    loop.cancel(t, self.cancel_msg_);
+  if (loop.park(j, what, where) == WakeReason::Granted && !LoopCore::must_deliver(self)) return;
+  // Cancelled while waiting: join forwards the cancellation, waits (uninterruptibly) for t
+  // to finish, then raises CancelledError in the caller; shield raises it at once.
+  if (forward && !t.done()) {
+    loop.cancel(t, loop.origin(CancelledError::Reason::Forwarded,
+                               self.cancel_error_.message(), where));
     j.interruptible = false;
     t.done_waiters_.push_back(j);
-    loop.park(j, "Task::join", where);  // returns early only when forced (deadlock teardown)
+    loop.park(j, what, where);  // returns early only when forced (deadlock teardown)
   }
   LoopCore::throw_cancelled(self);
 }
@@ -191,15 +215,13 @@ std::exception_ptr AnyTask::exception() const {
   return t_->error_;
 }
 
-bool AnyTask::cancel(std::string msg) {
+bool AnyTask::cancel(std::string msg, SourceLocation where) {
   if (t_->done() || !t_->loop_) return false;
-  return t_->loop_->cancel(*t_, std::move(msg));
+  detail::LoopCore& loop = *t_->loop_;
+  return loop.cancel(*t_, loop.origin(CancelledError::Reason::Requested, std::move(msg), where));
 }
 
-int AnyTask::uncancel() noexcept {
-  if (t_->cancels_requested_ > 0 && --t_->cancels_requested_ == 0) t_->cancel_pending_ = false;
-  return static_cast<int>(t_->cancels_requested_);
-}
+int AnyTask::uncancel() noexcept { return static_cast<int>(detail::LoopCore::uncancel(*t_)); }
 
 void AnyTask::add_done_callback(detail::UniqueFunction<void(const AnyTask&)> fn) {
   detail::LoopCore* loop = t_->loop_;

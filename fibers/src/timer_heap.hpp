@@ -2,26 +2,13 @@
 // deadlines fire in insertion order. Entries record their index: removal is O(log n).
 #pragma once
 
-#include <spindle/loop.hpp>
+#include <spindle/detail/timer_entry.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace spindle::detail {
-
-struct TimerEntry {
-  static constexpr std::size_t kNotQueued = static_cast<std::size_t>(-1);
-  enum class Kind : std::uint8_t { Wake, Callback };
-
-  Clock::time_point deadline{};
-  std::uint64_t seq = 0;
-  std::size_t index = kNotQueued;
-  Kind kind = Kind::Wake;
-  void* target = nullptr;  // Waiter* (Wake) or CallbackNode* (Callback)
-
-  bool queued() const noexcept { return index != kNotQueued; }
-};
 
 class TimerHeap {
  public:

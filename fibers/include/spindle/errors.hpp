@@ -2,28 +2,75 @@
 #pragma once
 
 #include <spindle/detail/config.hpp>
+#include <spindle/source_location.hpp>
 
+#include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace spindle {
 
 /// Thrown into a task at a blocking call when the task is cancelled.
 /// Deliberately NOT derived from std::exception (like Python's BaseException), so that
 /// `catch (const std::exception&)` cannot swallow a cancellation by accident.
+/// Every CancelledError says why it happened (provenance): reason(), requested_by(), where().
 /// asyncio: asyncio.CancelledError
 class SPINDLE_API CancelledError {
  public:
+  /// Why the task was cancelled.
+  enum class Reason : std::uint8_t {
+    Requested,  ///< Task::cancel() was called (by requested_by(), at where())
+    Timeout,    ///< a with_timeout/with_deadline/wait_for scope opened at where() expired
+    TaskGroup,  ///< a task of the same TaskGroup (requested_by()) failed
+    Forwarded,  ///< requested_by(), waiting on this task at where(), was cancelled itself
+    Shutdown,   ///< spindle::run() is cancelling the tasks left when main finished
+    Deadlock,   ///< spindle::run() is unwinding deadlocked tasks
+  };
+
   CancelledError() = default;
   explicit CancelledError(std::string message) : message_(std::move(message)) {}
-  /// The message passed to Task::cancel(msg), or empty.
+  CancelledError(Reason reason, std::string message, std::string requested_by,
+                 SourceLocation where)
+      : message_(std::move(message)),
+        requested_by_(std::move(requested_by)),
+        where_(where),
+        reason_(reason) {}
+
+  /// The message passed to Task::cancel(msg) (or describing the timeout/failure), or empty.
   const std::string& message() const noexcept { return message_; }
-  /// A human-readable description ("task cancelled" plus the message, if any).
+  /// Why the task was cancelled.
+  Reason reason() const noexcept { return reason_; }
+  /// The name of the task that requested it; empty if it came from outside any task
+  /// (a loop callback, a timer, run()).
+  const std::string& requested_by() const noexcept { return requested_by_; }
+  /// Where: the cancel() call, the opening of the expired timeout scope, or the waiting call.
+  SourceLocation where() const noexcept { return where_; }
+  /// A one-line description: reason, requester, site and message.
   const char* what() const noexcept;
 
  private:
   std::string message_;
+  std::string requested_by_;
+  SourceLocation where_;
+  Reason reason_ = Reason::Requested;
   mutable std::string what_;
+};
+
+/// Several exceptions at once: the failures of a TaskGroup's tasks (and of its body), in the
+/// order they happened. asyncio: ExceptionGroup / BaseExceptionGroup
+class SPINDLE_API ExceptionGroup : public std::exception {
+ public:
+  ExceptionGroup(std::string message, std::vector<std::exception_ptr> exceptions);
+  /// The exceptions, in order.
+  const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+  /// The message and every exception's text.
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
+  std::string what_;
 };
 
 /// A deadline expired (wait_for, with_timeout). asyncio: TimeoutError

@@ -3,6 +3,7 @@
 
 #include <spindle/detail/config.hpp>
 #include <spindle/task.hpp>
+#include <spindle/wait.hpp>
 
 #include <array>
 #include <cstddef>
@@ -98,14 +99,6 @@ Outcome<value_t<R>> settle(const Task<R>& t) {
 /// task is cancelled, awaited, and CancelledError is thrown.
 SPINDLE_API void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle,
                              SourceLocation where);
-
-template <class R>
-std::vector<TaskBase*> states(const std::vector<Task<R>>& v) {
-  std::vector<TaskBase*> out;
-  out.reserve(v.size());
-  for (const auto& t : v) out.push_back(t.state());
-  return out;
-}
 
 }  // namespace detail
 

@@ -18,6 +18,11 @@ struct RunOptions {
   bool debug = false;
   /// Default usable stack size of this loop's tasks, in bytes; 0 means 128 KiB.
   std::size_t stack_size = 0;
+  /// Virtual time: the loop's clock stands still while tasks run and jumps straight to the
+  /// next timer's deadline when every task is parked, so timeouts and sleeps take no real
+  /// time and fire in a fully deterministic order (Tokio's time::pause). Use it in tests;
+  /// with it, a task spinning on Loop::time() without parking never sees time pass.
+  bool virtual_time = false;
   /// The loop's exception handler; empty means Loop::default_exception_handler.
   std::function<void(const ExceptionContext&)> exception_handler{};
 };

@@ -64,10 +64,11 @@ class SPINDLE_API AnyTask {
   std::uint64_t id() const noexcept { return t_->id_; }
 
   /// Requests cancellation: a CancelledError(msg) is thrown at the task's current or next
-  /// blocking call; a task that never started never runs its body. Returns false if the task
-  /// is already done. Several calls before delivery deliver one CancelledError.
-  /// asyncio: Task.cancel(msg)
-  bool cancel(std::string msg = {});
+  /// blocking call (held back inside a CancelShield); a task that never started never runs
+  /// its body. Returns false if the task is already done. Several calls before delivery
+  /// deliver one CancelledError (the first request's). The error records the calling task
+  /// and `where`. asyncio: Task.cancel(msg)
+  bool cancel(std::string msg = {}, SourceLocation where = SourceLocation::current());
   /// How many cancel() requests are outstanding (not undone by uncancel()).
   /// asyncio: Task.cancelling()
   int cancelling() const noexcept { return static_cast<int>(t_->cancels_requested_); }

@@ -7,6 +7,7 @@
 
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/intrusive.hpp>
+#include <spindle/errors.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -61,8 +62,10 @@ struct ExecContext {
   void* asan_fake_stack = nullptr;  // AddressSanitizer fake-stack handle while switched out
   const void* asan_bottom = nullptr;
   std::size_t asan_size = 0;
-  TaskBase* task = nullptr;  // null for the root context
-  bool exiting = false;      // set by a finished task on its final switch
+  void* eh_caught = nullptr;  // this context's C++ caught-exception stack while switched out
+  unsigned eh_uncaught = 0;   // and its std::uncaught_exceptions() count
+  TaskBase* task = nullptr;   // null for the root context
+  bool exiting = false;       // set by a finished task on its final switch
 };
 
 /// Type-independent part of every task.
@@ -97,10 +100,14 @@ class SPINDLE_API TaskBase : public ReadyNode, public ListHook<RegistryTag> {
   bool cancel_pending_ = false;  // a CancelledError is owed at the next park
   bool result_taken_ = false;    // a move-only result was moved out
   bool force_cancel_ = false;    // deadlock teardown: cancellation interrupts every wait
+  bool cancel_delivered_ = false;  // a CancelledError was thrown into the task
   std::uint32_t refs_ = 0;
+  std::uint64_t finish_seq_ = 0;  // order of completion within the loop
   std::uint32_t cancels_requested_ = 0;
+  std::uint32_t shield_depth_ = 0;  // CancelShield scopes open in this task
   std::exception_ptr error_;  // failure, or the CancelledError it finished with
-  std::string cancel_msg_;
+  CancelledError cancel_error_;  // what the pending cancellation will throw (provenance)
+  SourceLocation delivered_at_;  // where the last CancelledError was thrown into the task
   Waiter* parked_on_ = nullptr;  // the waiter while parked and not yet woken
   SourceLocation parked_at_;     // the blocking call's site
   const char* parked_in_ = "";   // the blocking call's name, e.g. "Task::join"
@@ -157,9 +164,10 @@ struct TaskStartOptions {
 /// caller's handle frees it).
 SPINDLE_API void start_task(TaskBase* t, TaskStartOptions opts);
 
-/// Parks the current task until `t` is done (join semantics, see Task::join). Throws
-/// CancelledError if the caller was cancelled (after forwarding it and waiting for `t`).
-SPINDLE_API void wait_task(TaskBase& t, SourceLocation where);
+/// Parks the current task until `t` is done (join semantics, see Task::join). If the caller
+/// is cancelled: with `forward`, cancels `t`, waits for it, then throws CancelledError;
+/// without (shield), throws CancelledError at once and leaves `t` running.
+SPINDLE_API void wait_task(TaskBase& t, SourceLocation where, bool forward = true);
 
 /// Throws InvalidStateError if `t` is not done; rethrows its exception or throws
 /// CancelledError if it was cancelled; marks the exception retrieved.
