@@ -57,7 +57,7 @@ SPINDLE_TEST_CASE(timer_handle_reports_its_deadline) {
   th.cancel();
 }
 
-SPINDLE_TEST_CASE(busy_yielding_does_not_starve_timers) {
+SPINDLE_REALTIME_TEST_CASE(busy_yielding_does_not_starve_timers) {
   auto& loop = spindle::Loop::current();
   bool fired = false;
   loop.call_later(2ms, [&] { fired = true; });
@@ -109,7 +109,7 @@ SPINDLE_TEST_CASE(pending_timers_do_not_delay_run_and_are_dropped) {
   loop.call_later(1h, [] { BOOST_FAIL("must never run"); });
 }
 
-SPINDLE_TEST_CASE(time_is_monotonic_steady_clock) {
+SPINDLE_REALTIME_TEST_CASE(time_is_monotonic_steady_clock) {
   auto& loop = spindle::Loop::current();
   const auto a = loop.time();
   spindle::sleep(1ms);
@@ -122,6 +122,39 @@ BOOST_AUTO_TEST_CASE(debug_mode_from_options) {
   spindle::RunOptions o;
   o.debug = true;
   BOOST_TEST(spindle::run([] { return spindle::Loop::current().debug(); }, std::move(o)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(virtual_clock)
+
+SPINDLE_TEST_CASE(virtual_time_jumps_to_the_next_deadline) {
+  auto& loop = spindle::Loop::current();
+  const auto t0 = loop.time();
+  const auto real0 = spindle::Clock::now();
+  spindle::sleep(std::chrono::hours(10));
+  BOOST_TEST((loop.time() - t0 == std::chrono::hours(10)));  // exactly: no drift
+  BOOST_TEST((spindle::Clock::now() - real0 < std::chrono::seconds(5)));
+}
+
+SPINDLE_TEST_CASE(virtual_time_stands_still_while_tasks_run) {
+  auto& loop = spindle::Loop::current();
+  const auto t0 = loop.time();
+  for (int i = 0; i < 1000; ++i) spindle::yield_now();
+  BOOST_TEST((loop.time() == t0));
+}
+
+SPINDLE_TEST_CASE(virtual_time_keeps_timer_order_and_ties) {
+  std::vector<int> trace;
+  std::vector<spindle::Task<void>> ts;
+  for (int i = 0; i < 6; ++i) {
+    ts.push_back(spindle::spawn([&, i] {
+      spindle::sleep(std::chrono::milliseconds(100 * (i % 3)));
+      trace.push_back(i);
+    }));
+  }
+  spindle::gather(ts);
+  BOOST_TEST(trace == (std::vector<int>{0, 3, 1, 4, 2, 5}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,7 +21,7 @@ SPINDLE_TEST_CASE(sleepers_wake_in_deadline_order) {
   BOOST_TEST(trace == (std::vector<int>{0, 5, 10, 20, 30}));
 }
 
-SPINDLE_TEST_CASE(sleep_lasts_at_least_its_duration) {
+SPINDLE_REALTIME_TEST_CASE(sleep_lasts_at_least_its_duration) {
   auto& loop = spindle::Loop::current();
   const auto t0 = loop.time();
   spindle::sleep(15ms);

@@ -70,13 +70,13 @@ struct TaskGroup::State : detail::Waiter {
   }
 };
 
-TaskGroup::TaskGroup(SourceLocation where) : s_(std::make_unique<State>()) {
+TaskGroup::TaskGroup(SourceLocation where) : s_(std::make_shared<State>()) {
   s_->parent = &detail::LoopCore::require().require_task("task_group");
   s_->where = where;
   s_->detach = [](detail::Waiter&) noexcept {};  // cancellable; consumed in finish()
 }
 
-TaskGroup::~TaskGroup() = default;
+TaskGroup::~TaskGroup() = default;  // the last handle frees the state; no task is left
 
 void TaskGroup::check_open() const {
   if (s_->finished) throw std::logic_error("TaskGroup::spawn: the group has finished");

@@ -31,6 +31,12 @@ struct Reports {
   }
 };
 
+/// Reports with virtual time, for BOOST_AUTO_TEST_CASEs that check the exception handler.
+inline spindle::RunOptions with_virtual_time(spindle::RunOptions o) {
+  o.virtual_time = true;
+  return o;
+}
+
 /// The what() text of an exception_ptr (std::exception or CancelledError).
 inline std::string what(const std::exception_ptr& e) {
   try {
@@ -44,10 +50,27 @@ inline std::string what(const std::exception_ptr& e) {
   }
 }
 
+/// RunOptions with virtual time: sleeps and timeouts take no real time and fire in a fully
+/// deterministic order.
+inline spindle::RunOptions virtual_time() {
+  spindle::RunOptions o;
+  o.virtual_time = true;
+  return o;
+}
+
 }  // namespace spindle_test
 
-/// A Boost.Test case whose body runs inside spindle::run(), with leak checks afterwards.
-#define SPINDLE_TEST_CASE(name)                                            \
+/// A Boost.Test case whose body runs inside spindle::run() on virtual time, with leak checks
+/// afterwards.
+#define SPINDLE_TEST_CASE(name)                                                          \
+  static void name##_body();                                                             \
+  BOOST_AUTO_TEST_CASE(name) {                                                           \
+    ::spindle_test::run_checked(&name##_body, ::spindle_test::virtual_time());            \
+  }                                                                                      \
+  static void name##_body()
+
+/// As SPINDLE_TEST_CASE, on the real clock (for behaviour that depends on real time passing).
+#define SPINDLE_REALTIME_TEST_CASE(name)                                   \
   static void name##_body();                                               \
   BOOST_AUTO_TEST_CASE(name) { ::spindle_test::run_checked(&name##_body); } \
   static void name##_body()

@@ -16,12 +16,11 @@
 namespace spindle {
 
 /// The group handed to task_group()'s body; tasks spawned into it are waited for before
-/// task_group() returns. asyncio: asyncio.TaskGroup
+/// task_group() returns. A cheap handle: copies refer to the same group, and a copy kept
+/// after task_group() returned refuses to spawn (std::logic_error) instead of dangling.
+/// asyncio: asyncio.TaskGroup
 class SPINDLE_API TaskGroup {
  public:
-  TaskGroup(const TaskGroup&) = delete;
-  TaskGroup& operator=(const TaskGroup&) = delete;
-
   /// Spawns f(args...) as a task of this group. Throws std::logic_error if the group has
   /// finished or is shutting down after a failure. asyncio: TaskGroup.create_task()
   template <class F, class... Args>
@@ -49,7 +48,7 @@ class SPINDLE_API TaskGroup {
   void adopt(detail::TaskBase& t);
 
   struct State;
-  std::unique_ptr<State> s_;
+  std::shared_ptr<State> s_;
 };
 
 /// Runs body(group) in the current task, then waits until every task spawned into the group
