@@ -91,6 +91,18 @@ def check_countdowns(exe, src):
         fail("expected 13 lines (10 T-minus, 3 liftoff)", out)
 
 
+def check_timeouts(exe, _):
+    out = run([exe])
+    expected = [
+        "with_timeout: gave up after 100 ms",
+        "wait_for: got 42 in time",
+        "uploader: task cancelled: writer failed in the same TaskGroup: disk full",
+        "task_group: unhandled errors in a TaskGroup (1 sub-exception); disk full",
+    ]
+    if out.splitlines() != expected:
+        fail("unexpected lines; expected:\n" + "\n".join(expected), out)
+
+
 def main():
     name, exe, src = sys.argv[1:4]
     globals()["check_" + name](exe, src)

@@ -234,6 +234,7 @@ class LoopCore final : public Loop {
   EhGlobals* eh_globals_;
   bool virtual_time_;
   Clock::time_point virtual_now_;
+  Clock::duration coarse_slack_;
 
   static constinit thread_local LoopCore* tls_current_ __attribute__((tls_model("initial-exec")));
 

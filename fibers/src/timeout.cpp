@@ -25,6 +25,9 @@ DeadlineScope::DeadlineScope(Clock::time_point deadline, SourceLocation where)
   task_->loop_->timers().push(entry_);
 }
 
+DeadlineScope::DeadlineScope(Clock::duration timeout, SourceLocation where)
+    : DeadlineScope(LoopCore::require().now() + timeout, where) {}
+
 DeadlineScope::~DeadlineScope() {
   if (!exited_) exit();
 }

@@ -27,6 +27,8 @@ class SPINDLE_API DeadlineScope {
  public:
   /// Throws std::logic_error outside a task.
   DeadlineScope(Clock::time_point deadline, SourceLocation where);
+  /// A scope expiring `timeout` from now.
+  DeadlineScope(Clock::duration timeout, SourceLocation where);
   ~DeadlineScope();
   DeadlineScope(const DeadlineScope&) = delete;
   DeadlineScope& operator=(const DeadlineScope&) = delete;
@@ -52,18 +54,11 @@ class SPINDLE_API DeadlineScope {
 };
 }  // namespace detail
 
-/// Runs f() in the current task with a deadline: if t passes before f returns, the blocking
-/// call f is parked in throws CancelledError, and when it leaves f this scope turns it into
-/// TimeoutError. Scopes nest: only the scope whose deadline fired converts; an outer scope's
-/// expiry passes through inner scopes as CancelledError; an external cancel() during the
-/// scope stays CancelledError. f's value is returned when it finishes in time.
-/// Throws: TimeoutError; CancelledError; whatever f throws; std::logic_error outside a task.
-/// asyncio: `async with asyncio.timeout_at(t): ...`
+namespace detail {
+/// Runs f() inside `scope`, turning the scope's own expiry into TimeoutError.
 template <class F>
-auto with_deadline(Clock::time_point t, F&& f, SourceLocation where = SourceLocation::current())
-    -> std::invoke_result_t<F&> {
+auto run_in_scope(DeadlineScope& scope, F& f) -> std::invoke_result_t<F&> {
   using R = std::invoke_result_t<F&>;
-  detail::DeadlineScope scope(t, where);
   try {
     if constexpr (std::is_void_v<R>) {
       std::invoke(f);
@@ -81,13 +76,28 @@ auto with_deadline(Clock::time_point t, F&& f, SourceLocation where = SourceLoca
     throw;
   }
 }
+}  // namespace detail
+
+/// Runs f() in the current task with a deadline: if t passes before f returns, the blocking
+/// call f is parked in throws CancelledError, and when it leaves f this scope turns it into
+/// TimeoutError. Scopes nest: only the scope whose deadline fired converts; an outer scope's
+/// expiry passes through inner scopes as CancelledError; an external cancel() during the
+/// scope stays CancelledError. f's value is returned when it finishes in time.
+/// Throws: TimeoutError; CancelledError; whatever f throws; std::logic_error outside a task.
+/// asyncio: `async with asyncio.timeout_at(t): ...`
+template <class F>
+auto with_deadline(Clock::time_point t, F&& f, SourceLocation where = SourceLocation::current())
+    -> std::invoke_result_t<F&> {
+  detail::DeadlineScope scope(t, where);
+  return detail::run_in_scope(scope, f);
+}
 
 /// with_deadline(now + d, f): see there. asyncio: `async with asyncio.timeout(d): ...`
 template <class Rep, class Period, class F>
 auto with_timeout(std::chrono::duration<Rep, Period> d, F&& f,
                   SourceLocation where = SourceLocation::current()) -> std::invoke_result_t<F&> {
-  return with_deadline(Loop::current().time() + std::chrono::ceil<Clock::duration>(d),
-                       std::forward<F>(f), where);
+  detail::DeadlineScope scope(std::chrono::ceil<Clock::duration>(d), where);
+  return detail::run_in_scope(scope, f);
 }
 
 /// Waits for a task (or spawns a callable and waits for it) for at most d. On expiry the
