@@ -8,7 +8,7 @@
 #include <cxxabi.h>
 #include <time.h>
 
-#include <cerrno>
+#include <optional>
 #include <cstdio>
 #include <algorithm>
 #include <cstdlib>
@@ -51,6 +51,7 @@ LoopCore::LoopCore(RunOptions opts)
       virtual_time_(opts.virtual_time),
       virtual_now_(Clock::now()),
       coarse_slack_(coarse_slack()) {
+  reactor_ = make_reactor();
   if (tls_current_) {
     throw std::logic_error("spindle::run: a loop is already running on this thread");
   }
@@ -58,6 +59,10 @@ LoopCore::LoopCore(RunOptions opts)
 }
 
 LoopCore::~LoopCore() {
+  // Let to_thread work still running finish (asyncio's run() waits for its executor too);
+  // the completions it posts are dropped with the other pending callbacks below.
+  workers_.reset();
+  for (CallbackNode* n : remote_) n->release();
   // Callbacks that never ran (ready, or timers still pending) are dropped, as asyncio
   // drops them when run() closes the loop.
   while (head_) {
@@ -132,6 +137,7 @@ void LoopCore::release_finished(TaskBase& t) noexcept {
 ExecContext* LoopCore::pick_next_slow() noexcept {
   for (;;) {
     if (round_left_ == 0) {
+      drain_remote();
       fire_due_timers();
       round_left_ = ready_size_;
       if (round_left_ == 0) {
@@ -185,19 +191,31 @@ void LoopCore::fire_due_timers() noexcept {
 }
 
 bool LoopCore::idle_wait() noexcept {
-  if (timers_.empty()) return false;
-  if (virtual_time_) {
+  if (remote_pending_.load(std::memory_order_acquire)) return true;
+  // Work outside the loop that can still wake a task: thread-pool jobs, threads holding a
+  // KeepAlive, tasks waiting for I/O.
+  const bool external = jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 ||
+                        reactor_->waiting();
+  if (timers_.empty() && !external) return false;  // nothing can ever wake a task
+  if (virtual_time_ && !external) {
     virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
     return true;
   }
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      timers_.top()->deadline.time_since_epoch())
-                      .count();
-  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  // steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++ on Linux.
-  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
+  std::optional<Clock::time_point> deadline;
+  if (!timers_.empty() && !virtual_time_) deadline = timers_.top()->deadline;
+  reactor_->poll(deadline);
   return true;
+}
+
+void LoopCore::drain_remote() noexcept {
+  if (!remote_pending_.load(std::memory_order_relaxed)) return;
+  std::vector<CallbackNode*> batch;
+  {
+    std::lock_guard<std::mutex> lk(remote_mutex_);
+    batch.swap(remote_);
+    remote_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (CallbackNode* n : batch) push_ready(n);
 }
 
 void LoopCore::run_callback(CallbackNode* n) noexcept {

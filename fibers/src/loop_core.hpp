@@ -17,10 +17,15 @@
 #include <spindle/detail/task_state.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/loop.hpp>
+#include <spindle/reactor.hpp>
 #include <spindle/run.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <spindle/source_location.hpp>
 #include <string>
 
@@ -28,6 +33,7 @@
 
 #include "sanitizer.hpp"
 #include "stack_pool.hpp"
+#include "thread_pool.hpp"
 #include "timer_heap.hpp"
 
 namespace spindle::detail {
@@ -50,6 +56,9 @@ struct CallbackNode : ReadyNode {
 
 /// Expires the deadline scope `scope` (a DeadlineScope): cancels its task. In timeout.cpp.
 void expire_deadline(void* scope) noexcept;
+
+/// The reactor a new loop uses: without io/, one that only sleeps and wakes (thread.cpp).
+std::unique_ptr<Reactor> make_reactor();
 
 class LoopCore final : public Loop {
  public:
@@ -159,6 +168,15 @@ class LoopCore final : public Loop {
   Clock::time_point now() const noexcept { return virtual_time_ ? virtual_now_ : Clock::now(); }
 
   void report(const std::string& message, std::exception_ptr e, const TaskBase* t) noexcept;
+
+  // --- other threads -------------------------------------------------------------------------
+  /// Queues a callback from any thread and wakes the loop. Throws std::bad_alloc.
+  void post(UniqueFunction<void()> f);
+  /// The thread pool, started on first use.
+  ThreadPool& workers();
+  std::size_t jobs_ = 0;                 // to_thread calls in flight (loop thread only)
+  std::atomic<std::size_t> holds_{0};    // KeepAlive tokens
+  std::unique_ptr<Reactor> reactor_;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
 
   TaskBase* current_ = nullptr;
@@ -174,7 +192,9 @@ class LoopCore final : public Loop {
   /// The next context to run. Fast path: the head of the queue is a task of this round.
   ExecContext* pick_next() noexcept {
     current_ = nullptr;  // loop callbacks run outside any task
-    if (round_left_ == 0 && timers_.empty()) round_left_ = ready_size_;  // new round, no timers
+    if (round_left_ == 0 && timers_.empty() && !remote_pending_.load(std::memory_order_relaxed)) {
+      round_left_ = ready_size_;  // a new round with no timers and nothing from other threads
+    }
     if (round_left_ != 0 && head_->kind == ReadyNode::Kind::Task) [[likely]] {
       --round_left_;
       return &static_cast<TaskBase*>(pop_ready())->ctx_;
@@ -183,6 +203,7 @@ class LoopCore final : public Loop {
   }
   ExecContext* pick_next_slow() noexcept;
   void fire_due_timers() noexcept;
+  void drain_remote() noexcept;
   bool idle_wait() noexcept;
   void run_callback(CallbackNode* n) noexcept;
   void switch_to(ExecContext& from, ExecContext& to) noexcept {
@@ -248,6 +269,10 @@ class LoopCore final : public Loop {
   TaskBase* main_ = nullptr;
   bool shutting_down_ = false;
   std::uint64_t next_task_id_ = 1;
+  std::mutex remote_mutex_;
+  std::vector<CallbackNode*> remote_;  // callbacks posted from other threads
+  std::atomic<bool> remote_pending_{false};
+  std::unique_ptr<ThreadPool> workers_;
   std::uint64_t finish_count_ = 0;
 };
 

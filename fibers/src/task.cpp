@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "context.hpp"
 #include "loop_core.hpp"
 
 namespace ctx = boost::context::detail;
@@ -30,7 +31,10 @@ TaskBase::TaskBase() noexcept : ReadyNode(Kind::Task) {
   ++tls_task_states;
 }
 
-TaskBase::~TaskBase() { --tls_task_states; }
+TaskBase::~TaskBase() {
+  ContextData::release(context_);
+  --tls_task_states;
+}
 
 std::string TaskBase::name() const {
   return name_.empty() ? "Task-" + std::to_string(id_) : name_;
@@ -53,6 +57,7 @@ void TaskBase::last_reference_gone() noexcept {
 void LoopCore::start(TaskBase& t, TaskStartOptions opts) {
   const Stack s = pool_.allocate(opts.stack_size ? opts.stack_size : default_stack_size_);
   t.loop_ = this;
+  t.context_ = ContextData::acquire(current_context());  // a copy of the parent's values
   t.id_ = next_task_id_++;
   t.name_ = std::move(opts.name);
   t.ctx_.stack_lo = s.lo;

@@ -86,6 +86,32 @@ class SPINDLE_API InvalidStateError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A Barrier was aborted or reset while (or before) a task waited on it.
+/// asyncio: asyncio.BrokenBarrierError
+class SPINDLE_API BrokenBarrierError : public std::runtime_error {
+ public:
+  BrokenBarrierError() : std::runtime_error("the barrier is broken") {}
+};
+
+/// get_nowait() on an empty queue. asyncio: asyncio.QueueEmpty
+class SPINDLE_API QueueEmpty : public std::runtime_error {
+ public:
+  QueueEmpty() : std::runtime_error("the queue is empty") {}
+};
+
+/// put_nowait() on a full queue. asyncio: asyncio.QueueFull
+class SPINDLE_API QueueFull : public std::runtime_error {
+ public:
+  QueueFull() : std::runtime_error("the queue is full") {}
+};
+
+/// put() or get() on a queue that was shut down (get: once it is empty).
+/// asyncio: asyncio.QueueShutDown (Python 3.13)
+class SPINDLE_API QueueShutDown : public std::runtime_error {
+ public:
+  QueueShutDown() : std::runtime_error("the queue was shut down") {}
+};
+
 /// run() found every task parked with nothing that could ever wake one (no timer, no I/O,
 /// no cross-thread work). The message lists the parked tasks and where they wait.
 class SPINDLE_API DeadlockError : public std::runtime_error {

@@ -46,6 +46,22 @@ class SPINDLE_API TimerHandle : public Handle {
   Clock::time_point when() const noexcept;
 };
 
+class Loop;
+
+/// Keeps an idle loop waiting for other threads instead of reporting a deadlock; see
+/// Loop::keep_alive(). Movable; thread-safe to create and destroy.
+class SPINDLE_API KeepAlive {
+ public:
+  KeepAlive() noexcept = default;
+  explicit KeepAlive(Loop* loop) noexcept;
+  KeepAlive(KeepAlive&& o) noexcept : loop_(o.loop_) { o.loop_ = nullptr; }
+  KeepAlive& operator=(KeepAlive&& o) noexcept;
+  ~KeepAlive();
+
+ private:
+  Loop* loop_ = nullptr;
+};
+
 /// What the exception handler receives. asyncio: the handler's context dict.
 struct ExceptionContext {
   std::string message;           // what happened, e.g. "Task exception was never retrieved"
@@ -91,6 +107,15 @@ class SPINDLE_API Loop {
 
   /// Writes one line describing ctx to stderr. asyncio: loop.default_exception_handler
   static void default_exception_handler(const ExceptionContext& ctx);
+
+  /// Schedules f() to run on the loop soon; the one Loop member safe to call from any
+  /// thread (while the loop runs). asyncio: loop.call_soon_threadsafe
+  void call_soon_threadsafe(detail::UniqueFunction<void()> f);
+
+  /// While the returned token lives, an idle loop (every task parked, no timer) waits for
+  /// work from other threads (call_soon_threadsafe, submit) instead of throwing
+  /// DeadlockError. Hold one while your own threads may feed the loop.
+  KeepAlive keep_alive() noexcept { return KeepAlive(this); }
 
   /// True in debug mode (RunOptions::debug or SPINDLE_DEBUG=1). asyncio: loop.get_debug()
   bool debug() const noexcept;

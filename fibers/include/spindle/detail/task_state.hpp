@@ -22,6 +22,7 @@ namespace spindle::detail {
 
 class LoopCore;
 class TaskBase;
+struct ContextData;
 
 /// An entry of the loop's FIFO ready queue: a task to resume or a callback to call.
 struct ReadyNode {
@@ -31,8 +32,9 @@ struct ReadyNode {
   Kind kind;
 };
 
-/// Why a parked task was woken.
-enum class WakeReason : std::uint8_t { None, Granted, Timeout, Cancelled, Error };
+/// Why a parked task was woken. Error: the primitive it waited on was destroyed.
+/// Shutdown: the queue it waited on was shut down.
+enum class WakeReason : std::uint8_t { None, Granted, Timeout, Cancelled, Error, Shutdown };
 
 /// One parked task's entry on a wait structure. Lives on the parking fiber's own stack.
 /// `detach` removes it from that structure in O(1); cancellation calls it. A waiter that is
@@ -112,6 +114,7 @@ class SPINDLE_API TaskBase : public ReadyNode, public ListHook<RegistryTag> {
   SourceLocation parked_at_;     // the blocking call's site
   const char* parked_in_ = "";   // the blocking call's name, e.g. "Task::join"
   IntrusiveList<DoneWaiter, DoneTag> done_waiters_;
+  ContextData* context_ = nullptr;  // ContextVar values (shared, copy-on-write)
 
  protected:
   TaskBase() noexcept;
