@@ -1,0 +1,130 @@
+// Thread interop: to_thread, call_soon_threadsafe, submit, KeepAlive; the loop waits for
+// thread work instead of reporting a deadlock.
+#include <spindle_test.hpp>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(thread)
+
+SPINDLE_REALTIME_TEST_CASE(to_thread_runs_elsewhere_and_returns) {
+  const auto loop_thread = std::this_thread::get_id();
+  const auto [tid, v] = spindle::to_thread([](int x) { return std::pair{std::this_thread::get_id(), x * 2}; }, 21);
+  BOOST_TEST((tid != loop_thread));
+  BOOST_TEST(v == 42);
+  spindle::to_thread([] {});  // void
+}
+
+SPINDLE_REALTIME_TEST_CASE(to_thread_rethrows) {
+  BOOST_CHECK_THROW(spindle::to_thread([]() -> int { throw std::domain_error("in thread"); }),
+                    std::domain_error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(other_tasks_run_while_a_thread_works) {
+  std::atomic<bool> release{false};
+  int ticks = 0;
+  auto ticker = spindle::spawn([&] {
+    while (!release.load()) {
+      ++ticks;
+      spindle::sleep(1ms);
+    }
+  });
+  auto blocking = spindle::spawn([&] {
+    spindle::to_thread([&] {
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  spindle::sleep(20ms);
+  release = true;
+  spindle::gather(ticker, blocking);
+  BOOST_TEST(ticks > 2);  // the loop was not blocked by the thread
+}
+
+SPINDLE_REALTIME_TEST_CASE(cancelling_to_thread_returns_at_once_and_drops_the_result) {
+  // The flags outlive this task's frame: the thread is still running when the body ends.
+  struct Flags {
+    std::atomic<bool> release{false}, finished{false};
+  };
+  auto flags = std::make_shared<Flags>();
+  auto t = spindle::spawn([flags] {
+    return spindle::to_thread([flags] {
+      while (!flags->release.load()) std::this_thread::sleep_for(1ms);
+      flags->finished = true;
+      return 1;
+    });
+  });
+  spindle::sleep(5ms);
+  t.cancel();
+  BOOST_CHECK_THROW(t.join(), spindle::CancelledError);
+  BOOST_TEST(!flags->finished.load());  // the caller did not wait for the thread
+  flags->release = true;
+}
+
+SPINDLE_REALTIME_TEST_CASE(many_to_thread_calls_at_once) {
+  std::vector<spindle::Task<int>> ts;
+  for (int i = 0; i < 200; ++i) ts.push_back(spindle::spawn([i] { return spindle::to_thread([i] { return i; }); }));
+  const auto r = spindle::gather(ts);
+  long sum = 0;
+  for (int v : r) sum += v;
+  BOOST_TEST(sum == 199 * 200 / 2);
+}
+
+SPINDLE_REALTIME_TEST_CASE(call_soon_threadsafe_from_another_thread) {
+  auto& loop = spindle::Loop::current();
+  spindle::Event ev;
+  auto keep = loop.keep_alive();  // our thread will feed the loop
+  std::thread other([&] {
+    std::this_thread::sleep_for(5ms);
+    loop.call_soon_threadsafe([&] { ev.set(); });
+  });
+  ev.wait();  // without KeepAlive this would be a deadlock: nothing in the loop can set it
+  other.join();
+  BOOST_TEST(ev.is_set());
+}
+
+SPINDLE_REALTIME_TEST_CASE(submit_runs_a_task_and_fulfils_a_future) {
+  auto& loop = spindle::Loop::current();
+  std::future<int> f;
+  std::thread other([&] {
+    f = spindle::submit(loop, [] {
+      spindle::sleep(1ms);  // a real task: it may block
+      return 7;
+    });
+  });
+  other.join();
+  for (int i = 0; i < 1000 && f.wait_for(0s) != std::future_status::ready; ++i) spindle::sleep(1ms);
+  BOOST_TEST(f.get() == 7);
+  auto failing = std::async(std::launch::async, [&] {
+    return spindle::submit(loop, []() -> int { throw std::runtime_error("in task"); });
+  }).get();
+  for (int i = 0; i < 1000 && failing.wait_for(0s) != std::future_status::ready; ++i) spindle::sleep(1ms);
+  BOOST_CHECK_THROW(failing.get(), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(without_keep_alive_an_unreachable_wait_is_a_deadlock) {
+  spindle::Event ev;
+  BOOST_CHECK_THROW(spindle::run([&] { ev.wait(); }), spindle::DeadlockError);
+}
+
+BOOST_AUTO_TEST_CASE(run_waits_for_thread_work_still_running_when_it_ends) {
+  std::atomic<bool> done{false};
+  spindle::run([&] {
+    spindle::spawn([&] {
+      spindle::to_thread([&] {
+        std::this_thread::sleep_for(20ms);
+        done = true;
+      });
+    });
+    spindle::sleep(1ms);  // the task is cancelled at shutdown; its thread runs on
+  });
+  BOOST_TEST(done.load());  // run() joined the pool
+}
+
+BOOST_AUTO_TEST_SUITE_END()
