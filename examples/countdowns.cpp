@@ -1,8 +1,7 @@
 // Three countdowns gathered; prints line for line what countdowns.py (asyncio) prints.
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <iostream>
+#include <spindle/spindle.hpp>
 #include <string>
 
 using namespace std::chrono_literals;

@@ -1,12 +1,11 @@
 // Five simulated URL fetches, each a random 0.2-1.0 s sleep, run concurrently with gather().
 // The wall time is about the longest delay, well below the sum of the delays.
 // Usage: fetch_simulated [seed]
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <spindle/spindle.hpp>
 #include <string>
 #include <vector>
 
@@ -20,8 +19,8 @@ double fetch(const std::string& url, Seconds delay) {
 }
 
 int main(int argc, char** argv) {
-  const unsigned seed = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10))
-                                 : std::random_device{}();
+  const unsigned seed =
+      argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : std::random_device{}();
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> delay(0.2, 1.0);
 

@@ -1,9 +1,8 @@
 // asyncio tutorial, step 1: a main task that sleeps between two prints.
 //   async def main(): print("Hello"); await asyncio.sleep(1); print("World")
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <iostream>
+#include <spindle/spindle.hpp>
 
 int main() {
   spindle::run([] {

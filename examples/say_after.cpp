@@ -2,11 +2,10 @@
 //   task1 = asyncio.create_task(say_after(1, 'hello'))
 //   task2 = asyncio.create_task(say_after(2, 'world'))
 //   await task1; await task2
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <spindle/spindle.hpp>
 #include <string>
 
 using namespace std::chrono_literals;

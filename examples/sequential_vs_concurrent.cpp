@@ -1,9 +1,8 @@
 // Ten items that each take 100 ms: one after another (about 1 s), then all at once
 // (about 0.1 s). Prints both times and the speedup.
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <cstdio>
+#include <spindle/spindle.hpp>
 #include <vector>
 
 using namespace std::chrono_literals;

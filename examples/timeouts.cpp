@@ -1,9 +1,8 @@
 // Timeouts and structured concurrency: with_timeout, wait_for, and a TaskGroup whose failing
 // task cancels its sibling, which learns exactly why (cancellation provenance).
-#include <spindle/spindle.hpp>
-
 #include <chrono>
 #include <iostream>
+#include <spindle/spindle.hpp>
 #include <stdexcept>
 
 using namespace std::chrono_literals;

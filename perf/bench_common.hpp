@@ -2,18 +2,16 @@
 // stopwatch whose result feeds the ratio counters.
 #pragma once
 
-#include <spindle/spindle.hpp>
-
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <spindle/spindle.hpp>
 
 namespace spindle_bench {
 
 /// Nanoseconds elapsed since `start` on the steady clock.
 inline double ns_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
-      .count();
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace spindle_bench

@@ -36,9 +36,9 @@ void BM_Gather_1000(benchmark::State& state) {
     }
   });
   state.SetItemsProcessed(state.iterations() * 1000);
-  state.counters["ns_per_task"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * 1000,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_task"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 1000,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_Gather_1000);
 

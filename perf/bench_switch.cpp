@@ -12,9 +12,8 @@
 // Counters on YieldNow (baselines re-measured in the same process just before, median of 7
 // batches): ns_per_switch; switch_ratio = yield round trip / raw round trip (DESIGN.md asks
 // for at most 2); callret_ratio = yield round trip / call-and-return round trip.
-#include <boost/context/detail/fcontext.hpp>
-
 #include <algorithm>
+#include <boost/context/detail/fcontext.hpp>
 #include <vector>
 
 #include "bench_common.hpp"

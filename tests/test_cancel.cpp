@@ -1,7 +1,6 @@
 // Cancellation: delivery points, counts, forwarding, shield, CancelShield, provenance,
 // the swallowed-cancellation report, per-task exception state, and scale.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>

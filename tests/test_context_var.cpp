@@ -1,6 +1,5 @@
 // ContextVar: per-task values, inheritance at spawn, tokens, defaults, to_thread.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -1,7 +1,6 @@
 // Event and Condition.
-#include <spindle_test.hpp>
-
 #include <mutex>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -1,7 +1,6 @@
 // gather / gather_settled / Outcome: results, ordering, failure propagation, cancellation.
-#include <spindle_test.hpp>
-
 #include <memory>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -17,8 +16,7 @@ SPINDLE_TEST_CASE(variadic_gather_returns_a_tuple_in_argument_order) {
     return 1;
   });
   auto [a, b, c, d] = spindle::gather(
-      slow, [] { return std::string("two"); }, [] {},
-      [] { return std::make_unique<int>(4); });
+      slow, [] { return std::string("two"); }, [] {}, [] { return std::make_unique<int>(4); });
   BOOST_TEST(a == 1);
   BOOST_TEST(b == "two");
   static_assert(std::is_same_v<decltype(c), std::monostate>);
@@ -79,8 +77,7 @@ SPINDLE_TEST_CASE(first_exception_propagates_at_once_siblings_keep_running) {
   }
   BOOST_TEST(!slow.done());  // not cancelled, still running
   BOOST_TEST(slow.join() == 1);
-  BOOST_TEST(trace ==
-             (std::vector<std::string>{"failing throws", "gather threw", "slow done"}));
+  BOOST_TEST(trace == (std::vector<std::string>{"failing throws", "gather threw", "slow done"}));
 }
 
 SPINDLE_TEST_CASE(already_failed_child_throws_without_parking) {

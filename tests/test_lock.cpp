@@ -1,7 +1,6 @@
 // Lock: exclusion, fairness, misuse, cancellation safety, timeouts, thread misuse.
-#include <spindle_test.hpp>
-
 #include <mutex>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>

@@ -1,6 +1,5 @@
 // Loop: call_soon / call_later / call_at ordering, handles, callbacks vs tasks, errors.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -96,7 +95,8 @@ BOOST_AUTO_TEST_CASE(callback_exceptions_go_to_the_handler) {
 SPINDLE_TEST_CASE(exception_handler_can_be_replaced_and_restored) {
   auto& loop = spindle::Loop::current();
   std::vector<std::string> seen;
-  loop.set_exception_handler([&](const spindle::ExceptionContext& c) { seen.push_back(c.message); });
+  loop.set_exception_handler(
+      [&](const spindle::ExceptionContext& c) { seen.push_back(c.message); });
   loop.call_exception_handler({"custom", nullptr, ""});
   BOOST_TEST(seen == (std::vector<std::string>{"custom"}));
   loop.set_exception_handler({});

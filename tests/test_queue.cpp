@@ -1,9 +1,8 @@
 // Queue, LifoQueue, PriorityQueue: order, bounds, fairness, cancellation safety,
 // task_done/join, Python 3.13 shutdown, move-only items, and a million items under load.
-#include <spindle_test.hpp>
-
 #include <memory>
 #include <set>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,10 +80,11 @@ SPINDLE_TEST_CASE(getters_are_served_in_order_and_newcomers_cannot_barge) {
   std::vector<std::string> got;
   std::vector<spindle::Task<void>> ts;
   for (int i = 0; i < 3; ++i) {
-    ts.push_back(spindle::spawn([&, i] { got.push_back(std::to_string(i) + ":" + std::to_string(q.get())); }));
+    ts.push_back(spindle::spawn(
+        [&, i] { got.push_back(std::to_string(i) + ":" + std::to_string(q.get())); }));
   }
   spindle::yield_now();
-  q.put_nowait(10);  // reserved for getter 0
+  q.put_nowait(10);                                        // reserved for getter 0
   BOOST_CHECK_THROW(q.get_nowait(), spindle::QueueEmpty);  // a newcomer cannot take it
   q.put_nowait(11);
   q.put_nowait(12);
@@ -201,8 +201,8 @@ SPINDLE_TEST_CASE(immediate_shutdown_after_an_item_was_reserved) {
   Queue<int> q;
   auto getter = spindle::spawn([&] { return q.get(); });
   spindle::yield_now();
-  q.put_nowait(1);     // reserved for getter, which has not run yet
-  q.shutdown(true);    // drops it
+  q.put_nowait(1);   // reserved for getter, which has not run yet
+  q.shutdown(true);  // drops it
   BOOST_CHECK_THROW(getter.join(), spindle::QueueShutDown);
 }
 

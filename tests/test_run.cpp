@@ -1,7 +1,6 @@
 // run(): results, exceptions, shutdown of leftover tasks, deadlocks, misuse.
-#include <spindle_test.hpp>
-
 #include <memory>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -148,8 +147,7 @@ BOOST_AUTO_TEST_CASE(deadlock_throws_and_names_the_parked_tasks) {
 
 BOOST_AUTO_TEST_CASE(runs_can_follow_each_other_and_reuse_stacks) {
   for (int i = 0; i < 3; ++i) {
-    BOOST_TEST(spindle::run([i] { return spindle::spawn([i] { return i * 2; }).join(); }) ==
-               i * 2);
+    BOOST_TEST(spindle::run([i] { return spindle::spawn([i] { return i * 2; }).join(); }) == i * 2);
   }
   BOOST_TEST(spindle::detail::stacks_in_use() == 0u);
   BOOST_TEST(spindle::detail::stacks_cached() > 0u);
@@ -168,11 +166,12 @@ BOOST_AUTO_TEST_CASE(stack_size_option_gives_room_for_deep_frames) {
       std::move(opts));
   BOOST_TEST(v == 3);
   const int w = spindle::run([] {
-    return spindle::spawn(spindle::TaskOptions{.stack_size = 1 << 20}, [] {
-             volatile char big[700 * 1024];
-             big[10] = 4;
-             return static_cast<int>(big[10]);
-           })
+    return spindle::spawn(spindle::TaskOptions{.stack_size = 1 << 20},
+                          [] {
+                            volatile char big[700 * 1024];
+                            big[10] = 4;
+                            return static_cast<int>(big[10]);
+                          })
         .join();
   });
   BOOST_TEST(w == 4);

@@ -1,6 +1,5 @@
 // Semaphore, BoundedSemaphore and Barrier.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>

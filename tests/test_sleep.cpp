@@ -1,6 +1,5 @@
 // sleep / sleep_until / yield_now: ordering, lower bounds, cancellation.
 #include <spindle_test.hpp>
-
 #include <string>
 #include <vector>
 

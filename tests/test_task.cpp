@@ -1,8 +1,7 @@
 // Task<R>: spawning, scheduling order, results, exceptions, names, handles, done callbacks,
 // and the basic cancellation that run()'s shutdown relies on.
-#include <spindle_test.hpp>
-
 #include <memory>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -167,9 +166,8 @@ SPINDLE_TEST_CASE(done_callbacks_run_in_order_after_completion) {
     trace.push_back("body");
     return 5;
   });
-  t.add_done_callback([&](const spindle::Task<int>& d) {
-    trace.push_back("cb1:" + std::to_string(d.result()));
-  });
+  t.add_done_callback(
+      [&](const spindle::Task<int>& d) { trace.push_back("cb1:" + std::to_string(d.result())); });
   t.add_done_callback([&](const spindle::Task<int>&) { trace.push_back("cb2"); });
   t.join();
   spindle::yield_now();
@@ -208,7 +206,7 @@ BOOST_AUTO_TEST_CASE(report_waits_for_the_last_handle) {
       },
       reports.options());
   BOOST_TEST(reports.items.empty());  // a handle still refers to the task
-  keep = {};  // the loop is gone: the default handler (stderr) reports it
+  keep = {};                          // the loop is gone: the default handler (stderr) reports it
   BOOST_TEST(spindle::detail::live_task_states() == 0u);
 }
 

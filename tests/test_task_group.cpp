@@ -1,8 +1,7 @@
 // task_group(): waiting, failure handling, ExceptionGroup contents, outside cancellation,
 // misuse. asyncio.TaskGroup is the reference for every outcome.
-#include <spindle_test.hpp>
-
 #include <optional>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -187,13 +186,11 @@ SPINDLE_TEST_CASE(cancelled_body_from_outside_propagates_cancelled_error) {
 }
 
 SPINDLE_TEST_CASE(a_timeout_around_a_group_becomes_timeout_error) {
-  BOOST_CHECK_THROW(spindle::with_timeout(10ms,
-                                          [] {
-                                            spindle::task_group([](TaskGroup& g) {
-                                              g.spawn([] { spindle::sleep(1h); });
-                                            });
-                                          }),
-                    spindle::TimeoutError);
+  BOOST_CHECK_THROW(
+      spindle::with_timeout(
+          10ms,
+          [] { spindle::task_group([](TaskGroup& g) { g.spawn([] { spindle::sleep(1h); }); }); }),
+      spindle::TimeoutError);
 }
 
 SPINDLE_TEST_CASE(tasks_may_spawn_into_the_group) {

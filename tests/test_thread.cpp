@@ -1,10 +1,9 @@
 // Thread interop: to_thread, call_soon_threadsafe, submit, KeepAlive; the loop waits for
 // thread work instead of reporting a deadlock.
-#include <spindle_test.hpp>
-
 #include <atomic>
 #include <future>
 #include <memory>
+#include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,7 +15,11 @@ BOOST_AUTO_TEST_SUITE(thread)
 
 SPINDLE_REALTIME_TEST_CASE(to_thread_runs_elsewhere_and_returns) {
   const auto loop_thread = std::this_thread::get_id();
-  const auto [tid, v] = spindle::to_thread([](int x) { return std::pair{std::this_thread::get_id(), x * 2}; }, 21);
+  const auto [tid, v] = spindle::to_thread(
+      [](int x) {
+        return std::pair{std::this_thread::get_id(), x * 2};
+      },
+      21);
   BOOST_TEST((tid != loop_thread));
   BOOST_TEST(v == 42);
   spindle::to_thread([] {});  // void
@@ -69,7 +72,8 @@ SPINDLE_REALTIME_TEST_CASE(cancelling_to_thread_returns_at_once_and_drops_the_re
 
 SPINDLE_REALTIME_TEST_CASE(many_to_thread_calls_at_once) {
   std::vector<spindle::Task<int>> ts;
-  for (int i = 0; i < 200; ++i) ts.push_back(spindle::spawn([i] { return spindle::to_thread([i] { return i; }); }));
+  for (int i = 0; i < 200; ++i)
+    ts.push_back(spindle::spawn([i] { return spindle::to_thread([i] { return i; }); }));
   const auto r = spindle::gather(ts);
   long sum = 0;
   for (int v : r) sum += v;
@@ -101,10 +105,12 @@ SPINDLE_REALTIME_TEST_CASE(submit_runs_a_task_and_fulfils_a_future) {
   other.join();
   for (int i = 0; i < 1000 && f.wait_for(0s) != std::future_status::ready; ++i) spindle::sleep(1ms);
   BOOST_TEST(f.get() == 7);
-  auto failing = std::async(std::launch::async, [&] {
-    return spindle::submit(loop, []() -> int { throw std::runtime_error("in task"); });
-  }).get();
-  for (int i = 0; i < 1000 && failing.wait_for(0s) != std::future_status::ready; ++i) spindle::sleep(1ms);
+  auto failing =
+      std::async(std::launch::async, [&] {
+        return spindle::submit(loop, []() -> int { throw std::runtime_error("in task"); });
+      }).get();
+  for (int i = 0; i < 1000 && failing.wait_for(0s) != std::future_status::ready; ++i)
+    spindle::sleep(1ms);
   BOOST_CHECK_THROW(failing.get(), std::runtime_error);
 }
 

@@ -1,7 +1,6 @@
 // with_timeout / with_deadline / wait_for: expiry, nesting, external cancellation,
 // provenance. All on virtual time: deterministic and instant.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,8 +87,8 @@ SPINDLE_TEST_CASE(outer_expiry_passes_through_inner_as_cancelled_error) {
   } catch (const TimeoutError&) {
     trace.push_back("outer raised TimeoutError");
   }
-  BOOST_TEST(trace == (std::vector<std::string>{"inner saw CancelledError",
-                                                "outer raised TimeoutError"}));
+  BOOST_TEST(trace ==
+             (std::vector<std::string>{"inner saw CancelledError", "outer raised TimeoutError"}));
 }
 
 SPINDLE_TEST_CASE(external_cancel_during_a_scope_stays_cancelled_error) {

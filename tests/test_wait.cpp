@@ -1,6 +1,5 @@
 // wait() and as_completed(): return conditions, timeouts, ordering; never cancelling.
 #include <spindle_test.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -2,13 +2,13 @@
 // (null when nothing was ever set, so spawning costs nothing for programs without
 // ContextVars). set() copies the snapshot (copy-on-write); spawn shares the parent's. The
 // reference count is atomic because to_thread() shares a snapshot with a worker thread.
-#include <spindle/context_var.hpp>
+#include "context.hpp"
 
 #include <atomic>
+#include <spindle/context_var.hpp>
 #include <utility>
 #include <vector>
 
-#include "context.hpp"
 #include "loop_core.hpp"
 
 namespace spindle::detail {

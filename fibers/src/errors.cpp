@@ -1,8 +1,7 @@
 // Out-of-line parts of the exception types, and the assertion reporter.
-#include <spindle/errors.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <spindle/errors.hpp>
 
 namespace spindle {
 
@@ -10,9 +9,9 @@ const char* CancelledError::what() const noexcept {
   if (!what_.empty()) return what_.c_str();
   try {
     std::string w = "task cancelled";
-    const std::string site = where_.line() ? std::string(where_.file_name()) + ":" +
-                                                 std::to_string(where_.line())
-                                           : std::string();
+    const std::string site =
+        where_.line() ? std::string(where_.file_name()) + ":" + std::to_string(where_.line())
+                      : std::string();
     const std::string by = requested_by_.empty() ? "" : " by " + requested_by_;
     switch (reason_) {
       case Reason::Requested:

@@ -8,11 +8,11 @@
 #include <cxxabi.h>
 #include <time.h>
 
-#include <optional>
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "loop_core.hpp"
@@ -22,8 +22,8 @@ namespace ctx = boost::context::detail;
 namespace spindle {
 namespace detail {
 
-constinit thread_local LoopCore* LoopCore::tls_current_
-    __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit thread_local LoopCore* LoopCore::tls_current_ __attribute__((tls_model("initial-exec"))) =
+    nullptr;
 
 namespace {
 constexpr std::size_t kDefaultStack = 128 * 1024;
@@ -168,7 +168,8 @@ void LoopCore::fire_due_timers() noexcept {
     // precise read (16 ns here) is skipped. Timers never fire early either way.
     timespec c;
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &c);
-    const Clock::time_point coarse{std::chrono::seconds(c.tv_sec) + std::chrono::nanoseconds(c.tv_nsec)};
+    const Clock::time_point coarse{std::chrono::seconds(c.tv_sec) +
+                                   std::chrono::nanoseconds(c.tv_nsec)};
     if (timers_.top()->deadline > coarse + coarse_slack_) return;
   }
   const Clock::time_point t = now();
@@ -194,8 +195,8 @@ bool LoopCore::idle_wait() noexcept {
   if (remote_pending_.load(std::memory_order_acquire)) return true;
   // Work outside the loop that can still wake a task: thread-pool jobs, threads holding a
   // KeepAlive, tasks waiting for I/O.
-  const bool external = jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 ||
-                        reactor_->waiting();
+  const bool external =
+      jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 || reactor_->waiting();
   if (timers_.empty() && !external) return false;  // nothing can ever wake a task
   if (virtual_time_ && !external) {
     virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
@@ -230,23 +231,6 @@ void LoopCore::run_callback(CallbackNode* n) noexcept {
 }
 
 // --- parking -----------------------------------------------------------------------------
-
-WakeReason LoopCore::park(Waiter& w, const char* what, SourceLocation where) noexcept {
-  TaskBase& self = *current_;
-  w.task = &self;
-  if (self.cancel_pending_ && interrupts(w)) {
-    w.detach(w);
-    w.reason = WakeReason::Cancelled;
-    return w.reason;
-  }
-  w.reason = WakeReason::None;
-  self.parked_on_ = &w;
-  self.parked_at_ = where;
-  self.parked_in_ = what;
-  self.state_ = TaskBase::State::Parked;
-  suspend();
-  return w.reason;
-}
 
 void LoopCore::throw_cancelled(TaskBase& t) {
   t.cancel_pending_ = false;

@@ -14,22 +14,20 @@
 //    cannot starve timers.
 #pragma once
 
+#include <atomic>
+#include <boost/context/detail/fcontext.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <spindle/detail/task_state.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/reactor.hpp>
 #include <spindle/run.hpp>
-
-#include <atomic>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <vector>
 #include <spindle/source_location.hpp>
 #include <string>
-
-#include <boost/context/detail/fcontext.hpp>
+#include <vector>
 
 #include "sanitizer.hpp"
 #include "stack_pool.hpp"
@@ -67,14 +65,20 @@ class LoopCore final : public Loop {
 
   /// The loop running on this thread, or null.
   static LoopCore* current_or_null() noexcept { return tls_current_; }
+  /// The running task of this thread's loop, or null (no loop, or a loop callback).
+  static TaskBase* running_task() noexcept {
+    return tls_current_ ? tls_current_->current_ : nullptr;
+  }
   /// The running loop. Throws std::logic_error("no running loop").
   static LoopCore& require() {
-    if (!tls_current_) [[unlikely]] throw_no_loop();
+    if (!tls_current_) [[unlikely]]
+      throw_no_loop();
     return *tls_current_;
   }
   /// The running task. Throws std::logic_error outside a task (a loop callback).
   TaskBase& require_task(const char* what) {
-    if (!current_) [[unlikely]] throw_not_in_task(what);
+    if (!current_) [[unlikely]]
+      throw_not_in_task(what);
     return *current_;
   }
   [[noreturn]] static void throw_no_loop();
@@ -118,9 +122,30 @@ class LoopCore final : public Loop {
     push_ready(w.task);
   }
   /// Parks the current task on w (which the caller linked into its wait structure) and
-  /// returns the reason it was woken. `what` names the blocking call (a static string). With a cancellation pending and a w that cancellation
-  /// may interrupt, detaches w and returns Cancelled at once without switching.
-  WakeReason park(Waiter& w, const char* what, SourceLocation where) noexcept;
+  /// returns the reason it was woken. `what` names the blocking call (a static string). With a
+  /// cancellation pending and a w that cancellation may interrupt, detaches w and returns Cancelled
+  /// at once without switching.
+  WakeReason park(Waiter& w, const char* what, SourceLocation where) noexcept {
+    TaskBase& self = *current_;
+    w.task = &self;
+    if (self.cancel_pending_ && interrupts(w)) [[unlikely]] {
+      w.detach(w);
+      w.reason = WakeReason::Cancelled;
+      return w.reason;
+    }
+    w.reason = WakeReason::None;
+    self.parked_on_ = &w;
+    self.parked_at_ = where;
+    self.parked_in_ = what;
+    self.state_ = TaskBase::State::Parked;
+    suspend();
+    return w.reason;
+  }
+  /// True if the running task must take its pending cancellation now.
+  static bool running_cancel_wins() noexcept {
+    TaskBase* t = running_task();
+    return t && must_deliver(*t);
+  }
   /// Switches away from the current task (already queued or parked) until it is resumed.
   void suspend() noexcept {
     ExecContext& self = *running_;
@@ -136,7 +161,8 @@ class LoopCore final : public Loop {
   [[noreturn]] static void throw_cancelled(TaskBase& t);
   /// Throws t's pending cancellation if it must be delivered now.
   static void deliver_pending(TaskBase& t) {
-    if (must_deliver(t)) [[unlikely]] throw_cancelled(t);
+    if (must_deliver(t)) [[unlikely]]
+      throw_cancelled(t);
   }
 
   // --- tasks ---------------------------------------------------------------------------------
@@ -174,8 +200,8 @@ class LoopCore final : public Loop {
   void post(UniqueFunction<void()> f);
   /// The thread pool, started on first use.
   ThreadPool& workers();
-  std::size_t jobs_ = 0;                 // to_thread calls in flight (loop thread only)
-  std::atomic<std::size_t> holds_{0};    // KeepAlive tokens
+  std::size_t jobs_ = 0;               // to_thread calls in flight (loop thread only)
+  std::atomic<std::size_t> holds_{0};  // KeepAlive tokens
   std::unique_ptr<Reactor> reactor_;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
 
@@ -216,8 +242,8 @@ class LoopCore final : public Loop {
     eh_globals_->caught = to.eh_caught;
     eh_globals_->uncaught = to.eh_uncaught;
 #if defined(SPINDLE_ASAN)
-    __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack,
-                                   to.asan_bottom, to.asan_size);
+    __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack, to.asan_bottom,
+                                   to.asan_size);
 #endif
     after_switch(boost::context::detail::jump_fcontext(to.fctx, &from));
   }

@@ -15,8 +15,8 @@ constexpr int kMaxShutdownRounds = 100;
 
 std::string LoopCore::describe_parked() const {
   std::ostringstream out;
-  out << "deadlock: every task is parked and nothing can wake one ("
-      << live_count_ << (live_count_ == 1 ? " task" : " tasks") << ")";
+  out << "deadlock: every task is parked and nothing can wake one (" << live_count_
+      << (live_count_ == 1 ? " task" : " tasks") << ")";
   const_cast<IntrusiveList<TaskBase, RegistryTag>&>(live_).for_each([&](TaskBase& t) {
     const auto& at = t.parked_at_;
     out << "\n  " << t.name() << " parked in " << t.parked_in_ << " at "

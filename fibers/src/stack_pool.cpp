@@ -12,10 +12,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <spindle/detail/introspect.hpp>
 #include <system_error>
 
 #include "sanitizer.hpp"
-#include <spindle/detail/introspect.hpp>
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux 6.13+; Debian 12's headers predate it
@@ -79,7 +79,8 @@ void StackPool::grow(std::size_t usable, SizeClass& sc) {
   const std::size_t len = slot * n;
   void* base = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap (fiber stacks)");
+  if (base == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mmap (fiber stacks)");
   chunks_.push_back({base, len});
   sc.next_chunk_slots = std::min(n * 2, kMaxChunkSlots);
   sc.total += n;

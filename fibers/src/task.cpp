@@ -4,10 +4,9 @@
 // A task is Scheduled on the ready queue until its first switch-in, Running while its fiber
 // runs, Parked on a Waiter, Ready once woken, Done after its body returned or threw. Its
 // done-waiters are notified in registration order, synchronously, from the finishing fiber.
-#include <spindle/task.hpp>
-#include <spindle/detail/introspect.hpp>
-
 #include <memory>
+#include <spindle/detail/introspect.hpp>
+#include <spindle/task.hpp>
 #include <stdexcept>
 
 #include "context.hpp"
@@ -36,9 +35,7 @@ TaskBase::~TaskBase() {
   --tls_task_states;
 }
 
-std::string TaskBase::name() const {
-  return name_.empty() ? "Task-" + std::to_string(id_) : name_;
-}
+std::string TaskBase::name() const { return name_.empty() ? "Task-" + std::to_string(id_) : name_; }
 
 void TaskBase::last_reference_gone() noexcept {
   if (error_ && !retrieved_ && !cancelled_) {
@@ -108,9 +105,10 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
 
 void LoopCore::cancel_all_live(CancelledError::Reason reason, bool force) noexcept {
   shutting_down_ = true;
-  const CancelledError why(reason, reason == CancelledError::Reason::Deadlock
-                                       ? "spindle::run() is unwinding deadlocked tasks"
-                                       : "spindle::run() is shutting down",
+  const CancelledError why(reason,
+                           reason == CancelledError::Reason::Deadlock
+                               ? "spindle::run() is unwinding deadlocked tasks"
+                               : "spindle::run() is shutting down",
                            "", {});
   // Youngest first: children usually borrow from their parents' frames, so they should
   // unwind before the parents do (this order also decides who runs first).
@@ -142,7 +140,9 @@ bool LoopCore::cancel(TaskBase& t, const CancelledError& why, bool force) noexce
   return true;
 }
 
-void start_task(TaskBase* t, TaskStartOptions opts) { LoopCore::require().start(*t, std::move(opts)); }
+void start_task(TaskBase* t, TaskStartOptions opts) {
+  LoopCore::require().start(*t, std::move(opts));
+}
 
 // --- join ------------------------------------------------------------------------------------
 
@@ -171,8 +171,8 @@ void wait_task(TaskBase& t, SourceLocation where, bool forward) {
   // Cancelled while waiting: join forwards the cancellation, waits (uninterruptibly) for t
   // to finish, then raises CancelledError in the caller; shield raises it at once.
   if (forward && !t.done()) {
-    loop.cancel(t, loop.origin(CancelledError::Reason::Forwarded,
-                               self.cancel_error_.message(), where));
+    loop.cancel(
+        t, loop.origin(CancelledError::Reason::Forwarded, self.cancel_error_.message(), where));
     j.interruptible = false;
     t.done_waiters_.push_back(j);
     loop.park(j, what, where);  // returns early only when forced (deadlock teardown)

@@ -6,9 +6,8 @@
 // cancelled, and so is the parent (the body) unless it is already exiting or being
 // cancelled; finish() waits for all tasks, consuming any cancellation of the parent that
 // arrives meanwhile, then decides between CancelledError and ExceptionGroup.
-#include <spindle/task_group.hpp>
-
 #include <deque>
+#include <spindle/task_group.hpp>
 #include <stdexcept>
 #include <vector>
 
@@ -108,8 +107,8 @@ void TaskGroup::finish(std::exception_ptr body_error, bool body_cancelled) {
   st.exiting = true;
   std::exception_ptr propagate = body_cancelled ? body_error : nullptr;
   if (body_error && !st.aborting) {
-    st.abort(parent.name(), body_cancelled ? "the TaskGroup's task was cancelled"
-                                           : "the TaskGroup body failed");
+    st.abort(parent.name(),
+             body_cancelled ? "the TaskGroup's task was cancelled" : "the TaskGroup body failed");
   }
   while (st.active > 0) {
     const auto r = loop.park(st, "task_group", st.where);

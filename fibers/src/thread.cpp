@@ -6,10 +6,9 @@
 // the start of a round (the fast path checks the flag too, so busy tasks cannot starve it).
 // A to_thread job counts in jobs_ from submission until its completion callback runs on the
 // loop, so an idle loop knows to wait for it instead of reporting a deadlock.
-#include <spindle/thread.hpp>
-
 #include <condition_variable>
 #include <mutex>
+#include <spindle/thread.hpp>
 #include <stdexcept>
 
 #include "context.hpp"

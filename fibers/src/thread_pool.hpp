@@ -1,12 +1,11 @@
 // The loop's thread pool for to_thread(): grows on demand up to a limit, one job queue.
 #pragma once
 
-#include <spindle/detail/unique_function.hpp>
-
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <spindle/detail/unique_function.hpp>
 #include <thread>
 #include <vector>
 

@@ -2,10 +2,9 @@
 // deadlines fire in insertion order. Entries record their index: removal is O(log n).
 #pragma once
 
-#include <spindle/detail/timer_entry.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <spindle/detail/timer_entry.hpp>
 #include <vector>
 
 namespace spindle::detail {

@@ -6,10 +6,9 @@
 // child's completion updates the counts and wakes the waiter once its condition holds; an
 // optional deadline is a timer entry for the same Waiter. Nothing is woken twice: wakes
 // happen only while the waiter is parked on this Waiter.
+#include <memory>
 #include <spindle/gather.hpp>
 #include <spindle/wait.hpp>
-
-#include <memory>
 #include <stdexcept>
 
 #include "loop_core.hpp"
@@ -64,8 +63,8 @@ void on_child_done(DoneWaiter& d, TaskBase& child) noexcept {
 }  // namespace
 
 bool wait_tasks(TaskBase* const* tasks, std::size_t n, WaitMode mode,
-                const Clock::time_point* deadline, bool cancel_children_on_cancel,
-                const char* what, SourceLocation where) {
+                const Clock::time_point* deadline, bool cancel_children_on_cancel, const char* what,
+                SourceLocation where) {
   LoopCore& loop = LoopCore::require();
   TaskBase& self = loop.require_task(what);
   MultiWait mw;

@@ -2,11 +2,9 @@
 // checks that nothing leaked: no stack still handed out, no task state left alive.
 #pragma once
 
+#include <boost/test/unit_test.hpp>
 #include <spindle/detail/introspect.hpp>
 #include <spindle/spindle.hpp>
-
-#include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -62,15 +60,15 @@ inline spindle::RunOptions virtual_time() {
 
 /// A Boost.Test case whose body runs inside spindle::run() on virtual time, with leak checks
 /// afterwards.
-#define SPINDLE_TEST_CASE(name)                                                          \
-  static void name##_body();                                                             \
-  BOOST_AUTO_TEST_CASE(name) {                                                           \
-    ::spindle_test::run_checked(&name##_body, ::spindle_test::virtual_time());            \
-  }                                                                                      \
+#define SPINDLE_TEST_CASE(name)                                                \
+  static void name##_body();                                                   \
+  BOOST_AUTO_TEST_CASE(name) {                                                 \
+    ::spindle_test::run_checked(&name##_body, ::spindle_test::virtual_time()); \
+  }                                                                            \
   static void name##_body()
 
 /// As SPINDLE_TEST_CASE, on the real clock (for behaviour that depends on real time passing).
-#define SPINDLE_REALTIME_TEST_CASE(name)                                   \
-  static void name##_body();                                               \
+#define SPINDLE_REALTIME_TEST_CASE(name)                                    \
+  static void name##_body();                                                \
   BOOST_AUTO_TEST_CASE(name) { ::spindle_test::run_checked(&name##_body); } \
   static void name##_body()

@@ -1,13 +1,12 @@
 // Condition: wait for a notification while holding a Lock.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/wait_list.hpp>
 #include <spindle/lock.hpp>
 #include <spindle/source_location.hpp>
-
-#include <cstddef>
-#include <memory>
 
 namespace spindle {
 

@@ -1,11 +1,10 @@
 // ContextVar: values that belong to the current task (asyncio's contextvars).
 #pragma once
 
-#include <spindle/detail/config.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <spindle/detail/config.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -56,7 +55,8 @@ class ContextVar {
   /// A variable without a default: get() throws until it is set.
   explicit ContextVar(std::string name) : name_(std::move(name)) {}
   /// A variable whose get() returns `fallback` until it is set.
-  ContextVar(std::string name, T fallback) : name_(std::move(name)), default_(std::move(fallback)) {}
+  ContextVar(std::string name, T fallback)
+      : name_(std::move(name)), default_(std::move(fallback)) {}
   ContextVar(const ContextVar&) = delete;
   ContextVar& operator=(const ContextVar&) = delete;
 

@@ -1,11 +1,10 @@
 // The exceptions spindle throws (asyncio's exception family).
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/source_location.hpp>
-
 #include <cstdint>
 #include <exception>
+#include <spindle/detail/config.hpp>
+#include <spindle/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,8 +30,7 @@ class SPINDLE_API CancelledError {
 
   CancelledError() = default;
   explicit CancelledError(std::string message) : message_(std::move(message)) {}
-  CancelledError(Reason reason, std::string message, std::string requested_by,
-                 SourceLocation where)
+  CancelledError(Reason reason, std::string message, std::string requested_by, SourceLocation where)
       : message_(std::move(message)),
         requested_by_(std::move(requested_by)),
         where_(where),
@@ -76,7 +74,8 @@ class SPINDLE_API ExceptionGroup : public std::exception {
 /// A deadline expired (wait_for, with_timeout). asyncio: TimeoutError
 class SPINDLE_API TimeoutError : public std::runtime_error {
  public:
-  explicit TimeoutError(const std::string& what = "operation timed out") : std::runtime_error(what) {}
+  explicit TimeoutError(const std::string& what = "operation timed out")
+      : std::runtime_error(what) {}
 };
 
 /// An operation was called in a state that does not allow it, e.g. Task::result() before the

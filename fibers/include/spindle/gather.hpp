@@ -1,14 +1,13 @@
 // Waiting for several tasks: gather(), gather_settled(), Outcome<T>.
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/task.hpp>
-#include <spindle/wait.hpp>
-
 #include <array>
 #include <cstddef>
 #include <exception>
+#include <spindle/detail/config.hpp>
 #include <spindle/source_location.hpp>
+#include <spindle/task.hpp>
+#include <spindle/wait.hpp>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -32,9 +31,7 @@ class Outcome {
   const T& value() const& { return const_cast<Outcome*>(this)->get(); }
   T&& value() && { return std::move(get()); }
   /// The exception (a CancelledError for a cancelled task), or null if there is a value.
-  std::exception_ptr error() const noexcept {
-    return has_value() ? nullptr : std::get<1>(v_);
-  }
+  std::exception_ptr error() const noexcept { return has_value() ? nullptr : std::get<1>(v_); }
 
  private:
   T& get() {
@@ -108,8 +105,7 @@ SPINDLE_API void gather_wait(TaskBase* const* tasks, std::size_t n, bool settle,
 /// Cancellation: cancelling the caller cancels every child, waits for them, throws
 /// CancelledError. asyncio: asyncio.gather(*aws)
 template <detail::Gatherable... Xs>
-  requires(sizeof...(Xs) > 0)
-auto gather(Xs&&... xs) {
+requires(sizeof...(Xs) > 0) auto gather(Xs&&... xs) {
   auto tasks = detail::spawn_in_order(std::forward<Xs>(xs)...);
   std::apply(
       [](const auto&... t) {
@@ -128,8 +124,7 @@ auto gather(Xs&&... xs) {
 /// Waits for every task in v; returns their results in order (nothing for Task<void>).
 /// Semantics as the variadic gather().
 template <class R>
-auto gather(const std::vector<Task<R>>& v,
-            SourceLocation where = SourceLocation::current()) {
+auto gather(const std::vector<Task<R>>& v, SourceLocation where = SourceLocation::current()) {
   const auto ptrs = detail::states(v);
   detail::gather_wait(ptrs.data(), ptrs.size(), false, where);
   if constexpr (std::is_void_v<R>) {
@@ -146,8 +141,7 @@ auto gather(const std::vector<Task<R>>& v,
 /// argument; never throws a task's exception. Cancellation as gather().
 /// asyncio: asyncio.gather(*aws, return_exceptions=True)
 template <detail::Gatherable... Xs>
-  requires(sizeof...(Xs) > 0)
-auto gather_settled(Xs&&... xs) {
+requires(sizeof...(Xs) > 0) auto gather_settled(Xs&&... xs) {
   auto tasks = detail::spawn_in_order(std::forward<Xs>(xs)...);
   return std::apply(
       [](const auto&... t) {

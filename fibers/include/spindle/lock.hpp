@@ -17,6 +17,7 @@ class SPINDLE_API Lock {
   Lock() = default;
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
+  ~Lock();
 
   /// Takes the lock, parking while another task holds it or others wait before us.
   /// Cancellation: if cancelled while waiting, the lock is not taken; if the lock was
@@ -30,12 +31,13 @@ class SPINDLE_API Lock {
   /// the calling task does not hold it. asyncio: lock.release()
   void unlock();
   /// True while some task holds the lock. asyncio: lock.locked()
-  bool locked() const noexcept { return static_cast<bool>(owner_); }
+  bool locked() const noexcept { return owner_ != nullptr; }
   /// The task holding the lock (empty if none).
-  const AnyTask& owner() const noexcept { return owner_; }
+  AnyTask owner() const noexcept { return AnyTask(owner_); }
 
  private:
-  AnyTask owner_;
+  void set_owner(detail::TaskBase* t) noexcept;
+  detail::TaskBase* owner_ = nullptr;  // holds a reference while set
   detail::WaitList waiters_;
   detail::ThreadCheck thread_;
 };

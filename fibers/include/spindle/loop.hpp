@@ -1,12 +1,11 @@
 // The event loop: ready queue, timers, loop callbacks, the exception handler.
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/detail/unique_function.hpp>
-
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <spindle/detail/config.hpp>
+#include <spindle/detail/unique_function.hpp>
 #include <string>
 
 namespace spindle {

@@ -1,15 +1,14 @@
 // Queues between tasks: Queue (FIFO), LifoQueue, PriorityQueue.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <new>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/wait_list.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/source_location.hpp>
-
-#include <algorithm>
-#include <cstddef>
-#include <deque>
-#include <functional>
 #include <utility>
 #include <vector>
 
@@ -45,12 +44,21 @@ class SPINDLE_API QueueCore {
   /// Parks until an item is reserved for the caller. Throws as wait_for_slot.
   void wait_for_item(SourceLocation where);
   /// After an item was added: counts it and reserves it for a parked getter, if any.
-  void inserted(std::size_t size) noexcept;
+  void inserted(std::size_t size) noexcept {
+    ++unfinished_;
+    if (!getters_.empty() && size > items_reserved_) reserve_for_getter();
+  }
   /// After an item was removed: reserves the freed slot for a parked putter, if any.
-  void removed(std::size_t size) noexcept;
+  void removed(std::size_t size) noexcept {
+    if (!putters_.empty() && (maxsize_ == 0 || size + slots_reserved_ < maxsize_)) {
+      reserve_for_putter();
+    }
+  }
   /// Shuts down; `cleared` items were dropped by an immediate shutdown.
   void shut(bool immediate, std::size_t cleared) noexcept;
   void check(const char* what) { thread_.check(what); }
+  void reserve_for_getter() noexcept;
+  void reserve_for_putter() noexcept;
   bool shutdown_ = false;
 
  private:
@@ -62,15 +70,61 @@ class SPINDLE_API QueueCore {
   ThreadCheck thread_;
 };
 
+/// A growable ring buffer: FIFO push/pop without std::deque's block bookkeeping.
 template <class T>
-struct FifoStore {
-  std::deque<T> items;
-  void push(T&& v) { items.push_back(std::move(v)); }
-  T pop() {
-    T v = std::move(items.front());
-    items.pop_front();
+class Ring {
+ public:
+  Ring() = default;
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+  ~Ring() {
+    clear();
+    ::operator delete(slots_);
+  }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  void push_back(T&& v) {
+    if (size_ == cap_) grow();
+    new (&slots_[(head_ + size_) & (cap_ - 1)]) T(std::move(v));
+    ++size_;
+  }
+  T pop_front() {
+    T& slot = slots_[head_];
+    T v = std::move(slot);
+    slot.~T();
+    head_ = (head_ + 1) & (cap_ - 1);
+    --size_;
     return v;
   }
+  void clear() noexcept {
+    while (size_ > 0) (void)pop_front();
+  }
+
+ private:
+  void grow() {
+    const std::size_t cap = cap_ ? cap_ * 2 : 8;
+    T* fresh = static_cast<T*>(::operator new(cap * sizeof(T)));
+    for (std::size_t i = 0; i < size_; ++i) {
+      T& old = slots_[(head_ + i) & (cap_ - 1)];
+      new (&fresh[i]) T(std::move(old));
+      old.~T();
+    }
+    ::operator delete(slots_);
+    slots_ = fresh;
+    cap_ = cap;
+    head_ = 0;
+  }
+  T* slots_ = nullptr;
+  std::size_t cap_ = 0;  // a power of two
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+template <class T>
+struct FifoStore {
+  Ring<T> items;
+  void push(T&& v) { items.push_back(std::move(v)); }
+  T pop() { return items.pop_front(); }
 };
 
 template <class T>
@@ -92,10 +146,12 @@ struct HeapStore {
   bool after(const T& a, const T& b) const { return less(b, a); }
   void push(T&& v) {
     items.push_back(std::move(v));
-    std::push_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return after(a, b); });
+    std::push_heap(items.begin(), items.end(),
+                   [this](const T& a, const T& b) { return after(a, b); });
   }
   T pop() {
-    std::pop_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return after(a, b); });
+    std::pop_heap(items.begin(), items.end(),
+                  [this](const T& a, const T& b) { return after(a, b); });
     T v = std::move(items.back());
     items.pop_back();
     return v;

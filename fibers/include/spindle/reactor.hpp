@@ -1,10 +1,9 @@
 // Reactor: the seam between the loop (fibers/) and an I/O backend (io/).
 #pragma once
 
+#include <optional>
 #include <spindle/detail/config.hpp>
 #include <spindle/loop.hpp>
-
-#include <optional>
 
 namespace spindle {
 

@@ -1,12 +1,11 @@
 // run(): the entry point that owns a loop for the duration of one main task.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <spindle/detail/config.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/task.hpp>
-
-#include <cstddef>
-#include <functional>
 #include <type_traits>
 #include <utility>
 

@@ -1,11 +1,10 @@
 // Semaphore and BoundedSemaphore: a counter of permits.
 #pragma once
 
+#include <cstddef>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/wait_list.hpp>
 #include <spindle/source_location.hpp>
-
-#include <cstddef>
 
 namespace spindle {
 

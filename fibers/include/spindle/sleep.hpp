@@ -1,10 +1,9 @@
 // Suspending the current task for a while: sleep(), sleep_until(), yield_now().
 #pragma once
 
+#include <chrono>
 #include <spindle/detail/config.hpp>
 #include <spindle/loop.hpp>
-
-#include <chrono>
 #include <spindle/source_location.hpp>
 
 namespace spindle {
@@ -18,15 +17,13 @@ SPINDLE_API void yield_now(SourceLocation where = SourceLocation::current());
 /// behaves like yield_now().
 /// Cancellation: throws CancelledError; nothing else is affected.
 /// Throws: CancelledError; std::logic_error outside a task. asyncio: asyncio.sleep (absolute)
-SPINDLE_API void sleep_until(Clock::time_point t,
-                             SourceLocation where = SourceLocation::current());
+SPINDLE_API void sleep_until(Clock::time_point t, SourceLocation where = SourceLocation::current());
 
 /// Parks the current task for d (any std::chrono duration, rounded up to the clock's tick).
 /// sleep(0) or a negative d behaves like yield_now(). Throws as sleep_until().
 /// asyncio: asyncio.sleep(d)
 template <class Rep, class Period>
-void sleep(std::chrono::duration<Rep, Period> d,
-           SourceLocation where = SourceLocation::current()) {
+void sleep(std::chrono::duration<Rep, Period> d, SourceLocation where = SourceLocation::current()) {
   if (d <= d.zero()) {
     yield_now(where);
     return;

@@ -1,15 +1,14 @@
 // Tasks: spawn(), Task<R> handles, current_task(), all_tasks().
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/detail/task_state.hpp>
-#include <spindle/detail/unique_function.hpp>
-#include <spindle/errors.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <spindle/detail/config.hpp>
+#include <spindle/detail/task_state.hpp>
+#include <spindle/detail/unique_function.hpp>
+#include <spindle/errors.hpp>
 #include <spindle/source_location.hpp>
 #include <string>
 #include <tuple>
@@ -143,8 +142,8 @@ using spawn_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>.
 /// FIFO order and never run eagerly. Throws std::logic_error when no loop runs on this thread.
 /// asyncio: asyncio.create_task()
 template <class F, class... Args>
-  requires(!std::is_same_v<std::decay_t<F>, TaskOptions>)
-Task<detail::spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+requires(!std::is_same_v<std::decay_t<F>, TaskOptions>)
+    Task<detail::spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
   return spawn(TaskOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 

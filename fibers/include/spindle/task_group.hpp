@@ -1,15 +1,14 @@
 // Structured concurrency: task_group() and TaskGroup.
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/errors.hpp>
-#include <spindle/source_location.hpp>
-#include <spindle/task.hpp>
-
 #include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <spindle/detail/config.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/source_location.hpp>
+#include <spindle/task.hpp>
 #include <type_traits>
 #include <utility>
 
@@ -24,8 +23,8 @@ class SPINDLE_API TaskGroup {
   /// Spawns f(args...) as a task of this group. Throws std::logic_error if the group has
   /// finished or is shutting down after a failure. asyncio: TaskGroup.create_task()
   template <class F, class... Args>
-    requires(!std::is_same_v<std::decay_t<F>, TaskOptions>)
-  Task<detail::spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+  requires(!std::is_same_v<std::decay_t<F>, TaskOptions>)
+      Task<detail::spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
     return spawn(TaskOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
   }
   /// As spawn(f, args...), with a name and/or stack size.

@@ -1,17 +1,16 @@
 // Threads: to_thread() and submit().
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/detail/task_state.hpp>
-#include <spindle/loop.hpp>
-#include <spindle/source_location.hpp>
-#include <spindle/task.hpp>
-
 #include <exception>
 #include <functional>
 #include <future>
 #include <memory>
 #include <optional>
+#include <spindle/detail/config.hpp>
+#include <spindle/detail/task_state.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/source_location.hpp>
+#include <spindle/task.hpp>
 #include <type_traits>
 #include <utility>
 
@@ -57,7 +56,8 @@ struct ThreadJobImpl final : ThreadJob {
 /// result is dropped. Throws: f's exception; CancelledError; std::logic_error outside a task.
 /// asyncio: asyncio.to_thread(f, *args)
 template <class F, class... Args>
-auto to_thread(F&& f, Args&&... args) -> std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...> {
+auto to_thread(F&& f, Args&&... args)
+    -> std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...> {
   using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
   auto bound = [fn = std::forward<F>(f), ... as = std::forward<Args>(args)]() mutable -> R {
     return std::invoke(std::move(fn), std::move(as)...);

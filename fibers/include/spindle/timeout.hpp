@@ -1,17 +1,16 @@
 // Deadlines: with_timeout(), with_deadline(), wait_for().
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/timer_entry.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/gather.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/source_location.hpp>
-
-#include <chrono>
-#include <cstdint>
-#include <exception>
-#include <functional>
 #include <type_traits>
 #include <utility>
 
@@ -108,7 +107,8 @@ template <detail::Gatherable X, class Rep, class Period>
 auto wait_for(X&& x, std::chrono::duration<Rep, Period> d,
               SourceLocation where = SourceLocation::current()) {
   auto task = detail::as_task(std::forward<X>(x));
-  return with_timeout(d, [&] { return task.join(where); }, where);
+  return with_timeout(
+      d, [&] { return task.join(where); }, where);
 }
 
 }  // namespace spindle

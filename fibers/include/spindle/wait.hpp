@@ -1,16 +1,15 @@
 // Waiting for some of several tasks: wait() and as_completed().
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/loop.hpp>
-#include <spindle/source_location.hpp>
-#include <spindle/task.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <spindle/detail/config.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/source_location.hpp>
+#include <spindle/task.hpp>
 #include <stdexcept>
 #include <vector>
 
@@ -117,8 +116,7 @@ class AsCompleted {
     iterator() = default;
     /// The next finished task (the same one until ++). Throws TimeoutError, CancelledError.
     Task<R> operator*() const {
-      return Task<R>(static_cast<detail::TaskResult<R>*>(
-          &q_->get(i_, SourceLocation::current())));
+      return Task<R>(static_cast<detail::TaskResult<R>*>(&q_->get(i_, SourceLocation::current())));
     }
     iterator& operator++() {
       ++i_;

@@ -2,8 +2,9 @@
 // index to the latest arrival, which has not returned yet. asyncio 3.11's Barrier can hand
 // out the same index twice in that case.
 #include <spindle/barrier.hpp>
-
 #include <stdexcept>
+
+#include "../loop_core.hpp"
 
 namespace spindle {
 namespace {
@@ -36,7 +37,8 @@ std::size_t Barrier::wait(SourceLocation where) {
     detail::throw_cancelled();
   }
   if (r == detail::WakeReason::Error) throw BrokenBarrierError();
-  if (detail::cancel_wins()) detail::throw_cancelled();  // released, but cancellation wins
+  if (detail::LoopCore::running_cancel_wins())
+    detail::throw_cancelled();  // released, but cancellation wins
   return w.index;
 }
 

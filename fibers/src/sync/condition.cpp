@@ -4,8 +4,9 @@
 // waiter.
 #include <spindle/cancel.hpp>
 #include <spindle/condition.hpp>
-
 #include <stdexcept>
+
+#include "../loop_core.hpp"
 
 namespace spindle {
 
@@ -14,7 +15,7 @@ Condition::Condition(Lock& lock) : lock_(&lock) {}
 Condition::~Condition() = default;
 
 void Condition::require_held(const char* what) const {
-  if (!lock_->locked() || lock_->owner().state() != detail::running_task()) {
+  if (!lock_->locked() || lock_->owner().state() != detail::running_task()) {  // not ours
     throw std::logic_error(std::string(what) + ": the task must hold the condition's lock");
   }
 }
@@ -27,7 +28,8 @@ void Condition::wait(SourceLocation where) {
   if (r == detail::WakeReason::Error) {
     throw std::logic_error("Condition::wait: the condition was destroyed while waiting");
   }
-  const bool cancelled = r == detail::WakeReason::Cancelled || detail::cancel_wins();
+  const bool cancelled =
+      r == detail::WakeReason::Cancelled || detail::LoopCore::running_cancel_wins();
   {
     // Re-take the lock whatever happened; a cancellation must not leave it released.
     CancelShield shield;

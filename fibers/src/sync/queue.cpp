@@ -2,8 +2,9 @@
 // items_reserved_ <= items in the store; a getter parks only when every stored item is
 // reserved; a putter parks only when stored + reserved slots reach maxsize.
 #include <spindle/queue.hpp>
-
 #include <stdexcept>
+
+#include "../loop_core.hpp"
 
 namespace spindle::detail {
 
@@ -15,7 +16,7 @@ void QueueCore::wait_for_slot(SourceLocation where) {
   if (r == WakeReason::Cancelled) throw_cancelled();
   if (slots_reserved_ > 0) --slots_reserved_;
   if (shutdown_) throw QueueShutDown();
-  if (cancel_wins()) {  // give the slot to the next putter
+  if (LoopCore::running_cancel_wins()) {  // give the slot to the next putter
     if (!putters_.empty()) {
       ++slots_reserved_;
       putters_.wake_one();
@@ -31,7 +32,7 @@ void QueueCore::wait_for_item(SourceLocation where) {
   if (r == WakeReason::Shutdown) throw QueueShutDown();
   if (r == WakeReason::Cancelled) throw_cancelled();
   if (items_reserved_ > 0) --items_reserved_;  // zero after shutdown(true) emptied the queue
-  if (cancel_wins()) {  // the item stays in the queue; it goes to the next getter
+  if (LoopCore::running_cancel_wins()) {  // the item stays in the queue; it goes to the next getter
     if (!getters_.empty()) {
       ++items_reserved_;
       getters_.wake_one();
@@ -40,19 +41,14 @@ void QueueCore::wait_for_item(SourceLocation where) {
   }
 }
 
-void QueueCore::inserted(std::size_t size) noexcept {
-  ++unfinished_;
-  if (!getters_.empty() && size > items_reserved_) {
-    ++items_reserved_;
-    getters_.wake_one();
-  }
+void QueueCore::reserve_for_getter() noexcept {
+  ++items_reserved_;
+  getters_.wake_one();
 }
 
-void QueueCore::removed(std::size_t size) noexcept {
-  if (!putters_.empty() && (maxsize_ == 0 || size + slots_reserved_ < maxsize_)) {
-    ++slots_reserved_;
-    putters_.wake_one();
-  }
+void QueueCore::reserve_for_putter() noexcept {
+  ++slots_reserved_;
+  putters_.wake_one();
 }
 
 void QueueCore::shut(bool immediate, std::size_t cleared) noexcept {

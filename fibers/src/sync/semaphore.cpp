@@ -1,8 +1,9 @@
 // Semaphore and BoundedSemaphore. A released permit goes straight to the first waiter (the
 // count does not rise in between), so waiters are served in order and nobody barges.
 #include <spindle/semaphore.hpp>
-
 #include <stdexcept>
+
+#include "../loop_core.hpp"
 
 namespace spindle {
 
@@ -18,7 +19,7 @@ void Semaphore::acquire(SourceLocation where) {
     throw std::logic_error("Semaphore::acquire: the semaphore was destroyed while waiting");
   }
   if (r == detail::WakeReason::Cancelled) detail::throw_cancelled();
-  if (detail::cancel_wins()) {  // we were handed a permit: pass it on
+  if (detail::LoopCore::running_cancel_wins()) {  // we were handed a permit: pass it on
     release();
     detail::throw_cancelled();
   }

@@ -16,9 +16,9 @@ namespace spindle::detail {
 
 #if !defined(NDEBUG) || defined(SPINDLE_ENABLE_ASSERTS)
 /// Checks an internal invariant in debug builds (or with -Dassertions=true).
-#define SPINDLE_ASSERT(cond, msg)                                                   \
-  do {                                                                              \
-    if (!(cond)) ::spindle::detail::assert_fail(#cond, msg, __FILE__, __LINE__);    \
+#define SPINDLE_ASSERT(cond, msg)                                                \
+  do {                                                                           \
+    if (!(cond)) ::spindle::detail::assert_fail(#cond, msg, __FILE__, __LINE__); \
   } while (0)
 #else
 #define SPINDLE_ASSERT(cond, msg) \

@@ -1,9 +1,8 @@
 // Counters for leak checks in tests and benchmarks. Not API.
 #pragma once
 
-#include <spindle/detail/config.hpp>
-
 #include <cstddef>
+#include <spindle/detail/config.hpp>
 
 namespace spindle::detail {
 /// Stacks of this thread's pool currently handed out to tasks.

@@ -5,14 +5,13 @@
 // task has finished and its stack is returned). The fiber stack holds only the running frames.
 #pragma once
 
-#include <spindle/detail/config.hpp>
-#include <spindle/detail/intrusive.hpp>
-#include <spindle/errors.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <spindle/detail/config.hpp>
+#include <spindle/detail/intrusive.hpp>
+#include <spindle/errors.hpp>
 #include <spindle/source_location.hpp>
 #include <string>
 #include <type_traits>
@@ -97,22 +96,22 @@ class SPINDLE_API TaskBase : public ReadyNode, public ListHook<RegistryTag> {
   std::string name_;  // empty: "Task-<id>"
   ExecContext ctx_;
   State state_ = State::Scheduled;
-  bool cancelled_ = false;       // finished by CancelledError
-  bool retrieved_ = false;       // the exception was observed (join/result/exception/gather)
-  bool cancel_pending_ = false;  // a CancelledError is owed at the next park
-  bool result_taken_ = false;    // a move-only result was moved out
-  bool force_cancel_ = false;    // deadlock teardown: cancellation interrupts every wait
+  bool cancelled_ = false;         // finished by CancelledError
+  bool retrieved_ = false;         // the exception was observed (join/result/exception/gather)
+  bool cancel_pending_ = false;    // a CancelledError is owed at the next park
+  bool result_taken_ = false;      // a move-only result was moved out
+  bool force_cancel_ = false;      // deadlock teardown: cancellation interrupts every wait
   bool cancel_delivered_ = false;  // a CancelledError was thrown into the task
   std::uint32_t refs_ = 0;
   std::uint64_t finish_seq_ = 0;  // order of completion within the loop
   std::uint32_t cancels_requested_ = 0;
   std::uint32_t shield_depth_ = 0;  // CancelShield scopes open in this task
-  std::exception_ptr error_;  // failure, or the CancelledError it finished with
-  CancelledError cancel_error_;  // what the pending cancellation will throw (provenance)
-  SourceLocation delivered_at_;  // where the last CancelledError was thrown into the task
-  Waiter* parked_on_ = nullptr;  // the waiter while parked and not yet woken
-  SourceLocation parked_at_;     // the blocking call's site
-  const char* parked_in_ = "";   // the blocking call's name, e.g. "Task::join"
+  std::exception_ptr error_;        // failure, or the CancelledError it finished with
+  CancelledError cancel_error_;     // what the pending cancellation will throw (provenance)
+  SourceLocation delivered_at_;     // where the last CancelledError was thrown into the task
+  Waiter* parked_on_ = nullptr;     // the waiter while parked and not yet woken
+  SourceLocation parked_at_;        // the blocking call's site
+  const char* parked_in_ = "";      // the blocking call's name, e.g. "Task::join"
   IntrusiveList<DoneWaiter, DoneTag> done_waiters_;
   ContextData* context_ = nullptr;  // ContextVar values (shared, copy-on-write)
 

@@ -2,12 +2,11 @@
 // queue templates need it; not API.
 #pragma once
 
+#include <cstddef>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/intrusive.hpp>
 #include <spindle/detail/task_state.hpp>
 #include <spindle/source_location.hpp>
-
-#include <cstddef>
 
 namespace spindle::detail {
 
