@@ -103,6 +103,19 @@ def check_timeouts(exe, _):
         fail("unexpected lines; expected:\n" + "\n".join(expected), out)
 
 
+def check_queue_workers(exe, _):
+    out = run([exe])
+    slept = re.findall(r"^worker-([123]) has slept for (\d+) ms$", out, re.M)
+    if sorted(int(ms) for _, ms in slept) != [10, 20, 30, 40, 50, 60, 70, 80, 90]:
+        fail("expected each of the 9 items processed exactly once", out)
+    if {w for w, _ in slept} != {"1", "2", "3"}:
+        fail("expected all three workers to take part", out)
+    took = number(r"^3 workers slept in parallel for ([\d.]+) s$", out)
+    total = number(r"^total expected sleep time: ([\d.]+) s$", out)
+    if total != 0.45 or not 0.15 <= took < total:
+        fail(f"took {took} s: expected at least 0.15 s (450 ms over 3 workers) and below {total}", out)
+
+
 def main():
     name, exe, src = sys.argv[1:4]
     globals()["check_" + name](exe, src)
