@@ -1,6 +1,7 @@
 // Cancellation: delivery points, counts, forwarding, shield, CancelShield, provenance,
 // the swallowed-cancellation report, per-task exception state, and scale.
 #include <spindle_test.hpp>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -67,6 +68,31 @@ SPINDLE_TEST_CASE(every_blocking_call_is_a_cancellation_point) {
   expect_cancel([] { spindle::with_timeout(1h, [] { spindle::sleep(2h); }); });
   waited.cancel();
   iterated.cancel();
+
+  // The synchronization primitives' waits.
+  spindle::Lock lock;
+  lock.lock();
+  expect_cancel([&] { lock.lock(); });
+  lock.unlock();
+  spindle::Event event;
+  expect_cancel([&] { event.wait(); });
+  spindle::Semaphore sem(0);
+  expect_cancel([&] { sem.acquire(); });
+  spindle::Condition cond;
+  expect_cancel([&] {
+    std::unique_lock<spindle::Condition> lk(cond);
+    cond.wait();
+  });
+  spindle::Barrier barrier(2);
+  expect_cancel([&] { barrier.wait(); });
+  spindle::Queue<int> empty, full(1);
+  full.put_nowait(0);
+  expect_cancel([&] { empty.get(); });
+  expect_cancel([&] { full.put(1); });
+  expect_cancel([&] { full.join(); });
+  BOOST_TEST(full.qsize() == 1u);  // nothing was added or lost
+  BOOST_TEST(!barrier.broken());
+  BOOST_TEST(!lock.locked());
 }
 
 SPINDLE_TEST_CASE(cancelling_counts_every_request_and_uncancel_takes_them_back) {
