@@ -138,6 +138,12 @@ ExecContext* LoopCore::pick_next_slow() noexcept {
   for (;;) {
     if (round_left_ == 0) {
       drain_remote();
+      // Tasks wait for I/O while others keep the loop busy: look at the reactor every 32
+      // rounds (asyncio polls every iteration; this bounds the syscalls).
+      if (io_waiters_ > 0 && ready_size_ > 0 && ++rounds_since_poll_ >= 32) {
+        rounds_since_poll_ = 0;
+        reactor_->poll(Clock::time_point::min());
+      }
       fire_due_timers();
       round_left_ = ready_size_;
       if (round_left_ == 0) {
@@ -178,7 +184,10 @@ void LoopCore::fire_due_timers() noexcept {
     switch (e->kind) {
       case TimerEntry::Kind::Wake: {
         auto& w = *static_cast<Waiter*>(e->target);
-        if (w.task->parked_on_ == &w) wake(w, WakeReason::Timeout);
+        if (w.task->parked_on_ == &w) {
+          if (w.detach) w.detach(w);  // leave every wait structure, as cancellation does
+          wake(w, WakeReason::Timeout);
+        }
         break;
       }
       case TimerEntry::Kind::Callback:

@@ -55,8 +55,11 @@ struct CallbackNode : ReadyNode {
 /// Expires the deadline scope `scope` (a DeadlineScope): cancels its task. In timeout.cpp.
 void expire_deadline(void* scope) noexcept;
 
-/// The reactor a new loop uses: without io/, one that only sleeps and wakes (thread.cpp).
+/// The reactor a new loop uses: io/ provides epoll; the weak default in thread.cpp only
+/// sleeps and wakes.
 std::unique_ptr<Reactor> make_reactor();
+/// The running loop's reactor. Throws std::logic_error without a loop.
+Reactor& current_reactor();
 
 class LoopCore final : public Loop {
  public:
@@ -201,6 +204,7 @@ class LoopCore final : public Loop {
   /// The thread pool, started on first use.
   ThreadPool& workers();
   std::size_t jobs_ = 0;               // to_thread calls in flight (loop thread only)
+  std::size_t io_waiters_ = 0;  // tasks parked on I/O readiness (kept by io/)
   std::atomic<std::size_t> holds_{0};  // KeepAlive tokens
   std::unique_ptr<Reactor> reactor_;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
@@ -218,7 +222,8 @@ class LoopCore final : public Loop {
   /// The next context to run. Fast path: the head of the queue is a task of this round.
   ExecContext* pick_next() noexcept {
     current_ = nullptr;  // loop callbacks run outside any task
-    if (round_left_ == 0 && timers_.empty() && !remote_pending_.load(std::memory_order_relaxed)) {
+    if (round_left_ == 0 && timers_.empty() && io_waiters_ == 0 &&
+        !remote_pending_.load(std::memory_order_relaxed)) {
       round_left_ = ready_size_;  // a new round with no timers and nothing from other threads
     }
     if (round_left_ != 0 && head_->kind == ReadyNode::Kind::Task) [[likely]] {
@@ -279,6 +284,7 @@ class LoopCore final : public Loop {
   };
   StackPool& pool_;
   EhGlobals* eh_globals_;
+  unsigned rounds_since_poll_ = 0;
   bool virtual_time_;
   Clock::time_point virtual_now_;
   Clock::duration coarse_slack_;

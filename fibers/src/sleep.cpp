@@ -39,7 +39,7 @@ void sleep_until(Clock::time_point t, SourceLocation where) {
   w.entry.target = static_cast<detail::Waiter*>(&w);
   w.detach = [](detail::Waiter& x) noexcept {
     auto& tw = static_cast<TimedWaiter&>(x);
-    tw.task->loop_->timers().remove(tw.entry);
+    if (tw.entry.queued()) tw.task->loop_->timers().remove(tw.entry);
   };
   self.parked_at_ = where;
   detail::LoopCore::deliver_pending(self);

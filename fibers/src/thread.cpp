@@ -50,7 +50,13 @@ class SleepReactor final : public Reactor {
 
 }  // namespace
 
-std::unique_ptr<Reactor> make_reactor() { return std::make_unique<SleepReactor>(); }
+// Weak: io/ links in an epoll reactor that replaces this one. A static build without any
+// use of spindle::io keeps the sleeping reactor, which is all it needs.
+__attribute__((weak)) std::unique_ptr<Reactor> make_reactor() {
+  return std::make_unique<SleepReactor>();
+}
+
+Reactor& current_reactor() { return *LoopCore::require().reactor_; }
 
 void LoopCore::post(UniqueFunction<void()> f) {
   auto* n = new CallbackNode(this, std::move(f));

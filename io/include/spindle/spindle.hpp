@@ -1,4 +1,5 @@
-// The whole of spindle: the fiber core and (as it lands) spindle::io.
+// The whole of spindle: the fiber core and spindle::io.
 #pragma once
 
 #include <spindle/fibers.hpp>
+#include <spindle/io/io.hpp>

@@ -1,0 +1,178 @@
+// EpollReactor: see epoll_reactor.hpp. Invariants: a watch's reader/writer slot is set only
+// while that task is parked on it; an event clears the slot as it wakes the task; removal
+// (close) wakes parked tasks with WakeReason::Error so none stays parked on a closed fd.
+#include "epoll_reactor.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "../../fibers/src/loop_core.hpp"
+#include "syscall.hpp"
+
+namespace spindle {
+namespace detail {
+// The loop's reactor is epoll whenever io/ is linked in (overrides the weak default).
+std::unique_ptr<Reactor> make_reactor() { return std::make_unique<io::detail::EpollReactor>(); }
+}  // namespace detail
+
+namespace io::detail {
+
+using spindle::detail::LoopCore;
+using spindle::detail::TimerEntry;
+using spindle::detail::Waiter;
+using spindle::detail::WakeReason;
+
+EpollReactor::EpollReactor() {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw_errno("epoll_create1");
+  eventfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (eventfd_ < 0) {
+    const int err = errno;
+    ::close(epfd_);
+    throw_errno(err, "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // marks the eventfd
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) {
+    const int err = errno;
+    ::close(eventfd_);
+    ::close(epfd_);
+    throw_errno(err, "epoll_ctl(eventfd)");
+  }
+}
+
+EpollReactor::~EpollReactor() {
+  // Sockets may outlive the loop: they must not reach back into it when closed.
+  watches_.for_each([](FdWatch& w) {
+    w.reactor = nullptr;
+    w.ListHook<WatchTag>::unlink();
+  });
+  ::close(eventfd_);
+  ::close(epfd_);
+}
+
+EpollReactor& EpollReactor::current() {
+  return static_cast<EpollReactor&>(spindle::detail::current_reactor());
+}
+
+void EpollReactor::add(FdWatch& w) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = &w;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
+  w.reactor = this;
+  watches_.push_back(w);
+}
+
+void EpollReactor::remove(FdWatch& w) noexcept {
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.fd, nullptr);
+  w.reactor = nullptr;
+  w.ListHook<WatchTag>::unlink();
+  LoopCore* loop = LoopCore::current_or_null();
+  for (Waiter** slot : {&w.reader, &w.writer}) {
+    if (Waiter* parked = *slot) {
+      *slot = nullptr;
+      if (loop) loop->wake(*parked, WakeReason::Error);
+    }
+  }
+}
+
+void EpollReactor::wake() noexcept {
+  if (woken_.exchange(true, std::memory_order_acq_rel)) return;  // a wake-up is pending
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(eventfd_, &one, sizeof one);
+}
+
+void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
+  timespec ts{};
+  timespec* timeout = nullptr;
+  if (deadline) {
+    // Compare before subtracting: a "do not wait" deadline may be time_point::min().
+    const auto now = Clock::now();
+    if (*deadline > now) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - now).count();
+      ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+      ts.tv_nsec = static_cast<long>(ns % 1000000000);
+    }
+    timeout = &ts;
+  }
+  epoll_event events[128];
+  const int n = ::epoll_pwait2(epfd_, events, 128, timeout, nullptr);
+  if (n < 0) return;  // EINTR: the loop simply looks again
+  LoopCore* loop = LoopCore::current_or_null();
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = events[i];
+    if (!ev.data.ptr) {
+      std::uint64_t count;
+      [[maybe_unused]] auto r = ::read(eventfd_, &count, sizeof count);
+      woken_.store(false, std::memory_order_release);
+      continue;
+    }
+    auto& w = *static_cast<FdWatch*>(ev.data.ptr);
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      w.readable = true;
+      if (Waiter* r = w.reader) {
+        w.reader = nullptr;
+        loop->wake(*r, WakeReason::Granted);
+      }
+    }
+    if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+      w.writable = true;
+      if (Waiter* wr = w.writer) {
+        w.writer = nullptr;
+        loop->wake(*wr, WakeReason::Granted);
+      }
+    }
+  }
+}
+
+namespace {
+struct IoWaiter : Waiter {
+  FdWatch* watch = nullptr;
+  bool for_write = false;
+  TimerEntry deadline;
+};
+}  // namespace
+
+WakeReason EpollReactor::wait(FdWatch& w, bool for_write, const Clock::time_point* deadline,
+                              const char* what, SourceLocation where) {
+  LoopCore& loop = LoopCore::require();
+  loop.require_task(what);
+  Waiter*& slot = for_write ? w.writer : w.reader;
+  if (slot) throw std::logic_error(std::string(what) + ": another task already waits on this fd");
+  IoWaiter iw;
+  iw.watch = &w;
+  iw.for_write = for_write;
+  iw.detach = [](Waiter& x) noexcept {  // cancellation: leave the slot and the timer
+    auto& me = static_cast<IoWaiter&>(x);
+    (me.for_write ? me.watch->writer : me.watch->reader) = nullptr;
+    if (me.deadline.queued()) me.task->loop_->timers().remove(me.deadline);
+  };
+  slot = &iw;
+  if (deadline) {
+    iw.deadline.deadline = *deadline;
+    iw.deadline.kind = TimerEntry::Kind::Wake;
+    iw.deadline.target = static_cast<Waiter*>(&iw);
+    loop.timers().push(iw.deadline);
+  }
+  ++waiters_;
+  ++loop.io_waiters_;
+  const WakeReason r = loop.park(iw, what, where);
+  --waiters_;
+  --loop.io_waiters_;
+  // Every wake path left the slot already (event, timer, cancellation, close); only the
+  // timer entry may remain, when an event or a close came first.
+  if (iw.deadline.queued()) loop.timers().remove(iw.deadline);
+  return r;
+}
+
+}  // namespace io::detail
+}  // namespace spindle

@@ -1,0 +1,59 @@
+// The epoll reactor: edge-triggered, each fd registered once for its lifetime, an eventfd for
+// wake-ups from other threads. Tasks park on an FdWatch's reader/writer slot.
+#pragma once
+
+#include <spindle/detail/intrusive.hpp>
+#include <spindle/detail/task_state.hpp>
+#include <spindle/reactor.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <optional>
+
+namespace spindle::io::detail {
+
+class EpollReactor;
+struct WatchTag;
+
+/// A registered fd's readiness and the tasks waiting for it. Edge-triggered: `readable` and
+/// `writable` record an edge until an operation hits EAGAIN and clears them.
+struct FdWatch : spindle::detail::ListHook<WatchTag> {
+  int fd = -1;
+  EpollReactor* reactor = nullptr;  // set while registered; cleared if the loop ends first
+  bool readable = false;
+  bool writable = false;
+  spindle::detail::Waiter* reader = nullptr;
+  spindle::detail::Waiter* writer = nullptr;
+};
+
+class EpollReactor final : public Reactor {
+ public:
+  /// Throws std::system_error if epoll or the eventfd cannot be created.
+  EpollReactor();
+  ~EpollReactor() override;
+
+  void poll(std::optional<Clock::time_point> deadline) override;
+  void wake() noexcept override;
+  bool waiting() const noexcept override { return waiters_ > 0; }
+
+  /// Registers w.fd once, edge-triggered for input and output. Throws std::system_error.
+  void add(FdWatch& w);
+  /// Unregisters it and wakes any parked task with WakeReason::Error.
+  void remove(FdWatch& w) noexcept;
+  /// Parks the current task until w is readable (or writable), or the deadline passes.
+  /// Returns the wake reason (Granted, Timeout, Cancelled, Error when the fd was closed).
+  spindle::detail::WakeReason wait(FdWatch& w, bool for_write, const Clock::time_point* deadline,
+                                   const char* what, SourceLocation where);
+
+  /// The running loop's epoll reactor. Throws std::logic_error without a loop.
+  static EpollReactor& current();
+
+ private:
+  int epfd_ = -1;
+  int eventfd_ = -1;
+  std::atomic<bool> woken_{false};
+  std::size_t waiters_ = 0;
+  spindle::detail::IntrusiveList<FdWatch, WatchTag> watches_;
+};
+
+}  // namespace spindle::io::detail

@@ -1,0 +1,242 @@
+// Socket: the non-blocking call, on EAGAIN park until the epoll edge, retry. Registration
+// with the loop's reactor happens on the first wait (so a socket can be made before a loop
+// runs) and lasts until close. Invariant: `watch.readable`/`writable` are cleared only by an
+// EAGAIN and set only by an epoll edge, so a parked task can never miss one.
+#include <spindle/io/socket.hpp>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include <spindle/detail/wait_list.hpp>
+
+#include "../../fibers/src/loop_core.hpp"
+#include "epoll_reactor.hpp"
+#include "syscall.hpp"
+
+namespace spindle::io {
+namespace detail {
+
+struct SocketState {
+  FdWatch watch;
+  ~SocketState() { close(); }
+  void close() noexcept {
+    if (watch.fd < 0) return;
+    if (watch.reactor) watch.reactor->remove(watch);  // wakes parked tasks with an error
+    ::close(watch.fd);
+    watch.fd = -1;
+  }
+};
+
+namespace {
+
+SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
+  if (!s || s->watch.fd < 0) {
+    throw std::system_error(EBADF, std::generic_category(), std::string(what) + ": socket is closed");
+  }
+  return *s;
+}
+
+/// Parks until the socket is readable (or writable). Throws CancelledError, or
+/// std::system_error(ECANCELED) if the socket was closed meanwhile.
+void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where) {
+  EpollReactor& reactor = EpollReactor::current();
+  if (!s.watch.reactor) {
+    reactor.add(s.watch);
+  } else if (s.watch.reactor != &reactor) {
+    throw std::logic_error(std::string(what) + ": the socket belongs to another loop");
+  }
+  if (for_write ? s.watch.writable : s.watch.readable) return;  // an edge came meanwhile
+  const auto r = reactor.wait(s.watch, for_write, nullptr, what, where);
+  if (r == spindle::detail::WakeReason::Error) {
+    throw std::system_error(ECANCELED, std::generic_category(),
+                            std::string(what) + ": the socket was closed while waiting");
+  }
+  if (r == spindle::detail::WakeReason::Cancelled ||
+      spindle::detail::LoopCore::running_cancel_wins()) {
+    spindle::detail::throw_cancelled();
+  }
+}
+
+/// Runs op() (a syscall returning -1/errno) until it succeeds, parking on EAGAIN.
+template <class Op>
+auto retry(SocketState& s, bool for_write, const char* what, SourceLocation where, Op op) {
+  for (;;) {
+    const auto r = op();
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno(what);
+    (for_write ? s.watch.writable : s.watch.readable) = false;
+    wait_ready(s, for_write, what, where);
+  }
+}
+
+void set_flag(int fd, int level, int name, bool on, const char* what) {
+  const int v = on ? 1 : 0;
+  if (::setsockopt(fd, level, name, &v, sizeof v) != 0) throw_errno(what);
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::SocketState;
+
+Socket::Socket() noexcept = default;
+Socket::Socket(Socket&&) noexcept = default;
+Socket& Socket::operator=(Socket&&) noexcept = default;
+Socket::~Socket() = default;
+
+Socket::Socket(int fd, bool) : s_(std::make_unique<SocketState>()) { s_->watch.fd = fd; }
+
+Socket::Socket(int domain, int type, int protocol) {
+  const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) detail::throw_errno("socket");
+  *this = Socket(fd, true);
+}
+
+Socket Socket::adopt(int fd) {
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || ::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    detail::throw_errno("Socket::adopt");
+  }
+  return Socket(fd, true);
+}
+
+int Socket::fd() const noexcept { return s_ ? s_->watch.fd : -1; }
+
+void Socket::bind(const Address& a) {
+  if (::bind(detail::state(s_, "bind").watch.fd, a.data(), a.size()) != 0) {
+    detail::throw_errno(errno, "bind " + a.to_string());
+  }
+}
+
+void Socket::listen(int backlog) {
+  if (::listen(detail::state(s_, "listen").watch.fd, backlog) != 0) detail::throw_errno("listen");
+}
+
+void Socket::connect(const Address& a, SourceLocation where) {
+  SocketState& s = detail::state(s_, "connect");
+  if (::connect(s.watch.fd, a.data(), a.size()) == 0) return;
+  if (errno != EINPROGRESS && errno != EINTR) {
+    detail::throw_errno(errno, "connect " + a.to_string());
+  }
+  s.watch.writable = false;
+  detail::wait_ready(s, true, "connect", where);
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(s.watch.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) detail::throw_errno(err, "connect " + a.to_string());
+}
+
+Socket Socket::accept(Address* peer, SourceLocation where) {
+  SocketState& s = detail::state(s_, "accept");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int fd = detail::retry(s, false, "accept", where, [&] {
+    len = sizeof ss;
+    return ::accept4(s.watch.fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+  });
+  if (peer) *peer = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return Socket(fd, true);
+}
+
+std::size_t Socket::recv(std::span<std::byte> buf, SourceLocation where) {
+  SocketState& s = detail::state(s_, "recv");
+  return static_cast<std::size_t>(detail::retry(
+      s, false, "recv", where, [&] { return ::recv(s.watch.fd, buf.data(), buf.size(), 0); }));
+}
+
+std::string Socket::recv(std::size_t max, SourceLocation where) {
+  std::string out(max, '\0');
+  out.resize(recv(std::as_writable_bytes(std::span<char>(out.data(), out.size())), where));
+  return out;
+}
+
+std::size_t Socket::send(std::span<const std::byte> data, SourceLocation where) {
+  SocketState& s = detail::state(s_, "send");
+  return static_cast<std::size_t>(detail::retry(s, true, "send", where, [&] {
+    return ::send(s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL);
+  }));
+}
+
+std::size_t Socket::send(std::string_view data, SourceLocation where) {
+  return send(std::as_bytes(std::span<const char>(data.data(), data.size())), where);
+}
+
+void Socket::send_all(std::string_view data, SourceLocation where) {
+  while (!data.empty()) data.remove_prefix(send(data, where));
+}
+
+std::size_t Socket::recv_from(std::span<std::byte> buf, Address& from, SourceLocation where) {
+  SocketState& s = detail::state(s_, "recv_from");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const auto n = detail::retry(s, false, "recv_from", where, [&] {
+    len = sizeof ss;
+    return ::recvfrom(s.watch.fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss),
+                      &len);
+  });
+  from = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return static_cast<std::size_t>(n);
+}
+
+std::size_t Socket::send_to(std::string_view data, const Address& to, SourceLocation where) {
+  SocketState& s = detail::state(s_, "send_to");
+  return static_cast<std::size_t>(detail::retry(s, true, "send_to", where, [&] {
+    return ::sendto(s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL, to.data(), to.size());
+  }));
+}
+
+void Socket::shutdown(int how) {
+  if (::shutdown(detail::state(s_, "shutdown").watch.fd, how) != 0) {
+    detail::throw_errno("shutdown");
+  }
+}
+
+void Socket::close() noexcept {
+  if (s_) s_->close();
+}
+
+Address Socket::local_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(detail::state(s_, "local_address").watch.fd,
+                    reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    detail::throw_errno("getsockname");
+  }
+  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Address Socket::peer_address() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(detail::state(s_, "peer_address").watch.fd,
+                    reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    detail::throw_errno("getpeername");
+  }
+  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void Socket::set_reuse_address(bool on) {
+  detail::set_flag(detail::state(s_, "SO_REUSEADDR").watch.fd, SOL_SOCKET, SO_REUSEADDR, on,
+                   "setsockopt(SO_REUSEADDR)");
+}
+void Socket::set_reuse_port(bool on) {
+  detail::set_flag(detail::state(s_, "SO_REUSEPORT").watch.fd, SOL_SOCKET, SO_REUSEPORT, on,
+                   "setsockopt(SO_REUSEPORT)");
+}
+void Socket::set_nodelay(bool on) {
+  detail::set_flag(detail::state(s_, "TCP_NODELAY").watch.fd, IPPROTO_TCP, TCP_NODELAY, on,
+                   "setsockopt(TCP_NODELAY)");
+}
+void Socket::set_keepalive(bool on) {
+  detail::set_flag(detail::state(s_, "SO_KEEPALIVE").watch.fd, SOL_SOCKET, SO_KEEPALIVE, on,
+                   "setsockopt(SO_KEEPALIVE)");
+}
+
+}  // namespace spindle::io
