@@ -1,6 +1,7 @@
 // The exceptions spindle throws (asyncio's exception family).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <spindle/detail/config.hpp>
@@ -109,6 +110,38 @@ class SPINDLE_API QueueFull : public std::runtime_error {
 class SPINDLE_API QueueShutDown : public std::runtime_error {
  public:
   QueueShutDown() : std::runtime_error("the queue was shut down") {}
+};
+
+/// The stream ended before the expected number of bytes (or the separator) arrived.
+/// asyncio: asyncio.IncompleteReadError
+class SPINDLE_API IncompleteReadError : public std::runtime_error {
+ public:
+  IncompleteReadError(std::string partial, std::size_t expected)
+      : std::runtime_error("stream ended after " + std::to_string(partial.size()) + " of " +
+                           (expected ? std::to_string(expected) : std::string("?")) + " bytes"),
+        partial_(std::move(partial)),
+        expected_(expected) {}
+  /// The bytes read before the end (they are consumed).
+  const std::string& partial() const noexcept { return partial_; }
+  /// How many bytes were expected (0 when reading up to a separator).
+  std::size_t expected() const noexcept { return expected_; }
+
+ private:
+  std::string partial_;
+  std::size_t expected_;
+};
+
+/// read_until() found no separator within the stream's limit.
+/// asyncio: asyncio.LimitOverrunError
+class SPINDLE_API LimitOverrunError : public std::runtime_error {
+ public:
+  LimitOverrunError(const std::string& what, std::size_t consumed)
+      : std::runtime_error(what), consumed_(consumed) {}
+  /// How many bytes are buffered (none consumed: they stay for the next read).
+  std::size_t consumed() const noexcept { return consumed_; }
+
+ private:
+  std::size_t consumed_;
 };
 
 /// run() found every task parked with nothing that could ever wake one (no timer, no I/O,

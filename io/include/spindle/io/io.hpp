@@ -1,6 +1,9 @@
-// spindle::io: addresses, sockets and readiness waits (streams and servers come next).
+// spindle::io: addresses, sockets, streams, servers, name resolution, readiness waits.
 #pragma once
 
 #include <spindle/io/address.hpp>
+#include <spindle/io/resolve.hpp>
+#include <spindle/io/server.hpp>
 #include <spindle/io/socket.hpp>
+#include <spindle/io/stream.hpp>
 #include <spindle/io/wait.hpp>

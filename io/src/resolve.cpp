@@ -1,0 +1,50 @@
+// resolve(): numeric addresses are parsed in place; names go to getaddrinfo on the loop's
+// thread pool through to_thread (blocking DNS must never run on the loop).
+#include <spindle/io/resolve.hpp>
+#include <spindle/thread.hpp>
+
+#include <netdb.h>
+
+#include <cerrno>
+#include <charconv>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace spindle::io {
+
+std::vector<Address> resolve(std::string_view host, std::string_view service,
+                             SourceLocation where) {
+  (void)where;
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(service.data(), service.data() + service.size(), port);
+  const bool numeric_port = ec == std::errc() && end == service.data() + service.size() &&
+                            port <= 65535 && !service.empty();
+  if (numeric_port) {
+    try {
+      return {Address::ip(host, static_cast<std::uint16_t>(port))};
+    } catch (const std::invalid_argument&) {
+      // not a numeric host: look it up
+    }
+  }
+  const std::string h(host), s(service);
+  return spindle::to_thread([h, s]() {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    const int rc = ::getaddrinfo(h.c_str(), s.c_str(), &hints, &res);
+    if (rc != 0) {
+      throw std::system_error(rc == EAI_SYSTEM ? errno : EIO, std::generic_category(),
+                              "resolve " + h + ":" + s + ": " + ::gai_strerror(rc));
+    }
+    std::vector<Address> out;
+    for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+      out.push_back(Address::from_sockaddr(ai->ai_addr, ai->ai_addrlen));
+    }
+    ::freeaddrinfo(res);
+    return out;
+  });
+}
+
+}  // namespace spindle::io

@@ -1,0 +1,221 @@
+// Stream, open_connection, start_server: buffered reads, limits, half-close, failures,
+// cancellation, many clients, handler errors, closing.
+#include <spindle_test.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+using namespace std::chrono_literals;
+using spindle::io::Address;
+using spindle::io::Server;
+using spindle::io::Socket;
+using spindle::io::Stream;
+
+namespace {
+/// A server on a free loopback port whose handler is `h`.
+Server serve(spindle::detail::UniqueFunction<void(Stream&)> h) {
+  return spindle::io::start_server(std::move(h), "127.0.0.1", 0);
+}
+void echo(Stream& s) {
+  for (std::string line = s.read_line(); !line.empty(); line = s.read_line()) s.write(line);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(stream)
+
+SPINDLE_REALTIME_TEST_CASE(reads_lines_exact_counts_and_until_separators) {
+  auto srv = serve([](Stream& s) {
+    s.write("line one\nline two\n12345ABCDE--end--tail");
+    s.write_eof();
+    s.read(1);  // wait for the client to finish
+  });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  BOOST_TEST(c.read_line() == "line one\n");
+  BOOST_TEST(c.read_line() == "line two\n");
+  BOOST_TEST(c.read_exactly(5) == "12345");
+  BOOST_TEST(c.read_until("--end--") == "ABCDE--end--");
+  BOOST_TEST(!c.at_eof());
+  BOOST_TEST(c.read_line() == "tail");  // the last line has no newline
+  BOOST_TEST(c.read_line().empty());
+  BOOST_TEST(c.at_eof());
+  BOOST_TEST(c.read().empty());
+}
+
+SPINDLE_REALTIME_TEST_CASE(incomplete_read_error_carries_the_partial_bytes) {
+  auto srv = serve([](Stream& s) { s.write("abc"); });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  try {
+    c.read_exactly(10);
+    BOOST_FAIL("read_exactly past the end must throw");
+  } catch (const spindle::IncompleteReadError& e) {
+    BOOST_TEST(e.partial() == "abc");
+    BOOST_TEST(e.expected() == 10u);
+  }
+}
+
+SPINDLE_REALTIME_TEST_CASE(limit_overrun_consumes_nothing) {
+  auto srv = serve([](Stream& s) {
+    s.write(std::string(100, 'x') + "\n");
+    s.read(1);
+  });
+  Socket sock = Socket::tcp();
+  sock.connect(Address::parse("127.0.0.1:" + std::to_string(srv.port())));
+  Stream c(std::move(sock), spindle::io::StreamOptions{.limit = 10});
+  try {
+    c.read_until("\n");
+    BOOST_FAIL("read_until beyond the limit must throw");
+  } catch (const spindle::LimitOverrunError& e) {
+    BOOST_TEST(e.consumed() > 10u);
+  }
+  BOOST_TEST(c.read_exactly(101) == std::string(100, 'x') + "\n");  // nothing was lost
+}
+
+SPINDLE_REALTIME_TEST_CASE(half_close_then_read_the_reply) {
+  auto srv = serve([](Stream& s) {
+    std::string all;
+    for (std::string part = s.read(); !part.empty(); part = s.read()) all += part;
+    s.write("got " + std::to_string(all.size()) + " bytes");
+  });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  c.write(std::string(300000, 'y'));  // more than the socket buffers: write parks
+  c.write_eof();
+  BOOST_TEST(c.read(100) == "got 300000 bytes");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_read_loses_no_buffered_bytes) {
+  auto srv = serve([&](Stream& s) {
+    s.write("first-part ");
+    s.drain();
+    spindle::sleep(20ms);
+    s.write("second\n");
+    s.read(1);
+  });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  // Times out with "first-part " buffered and no newline yet.
+  BOOST_CHECK_THROW(spindle::with_timeout(10ms, [&] { return c.read_until("\n"); }),
+                    spindle::TimeoutError);
+  BOOST_TEST(c.read_until("\n") == "first-part second\n");
+}
+
+SPINDLE_REALTIME_TEST_CASE(peer_reset_is_econnreset) {
+  auto srv = serve([](Stream& s) {
+    linger l{1, 0};  // close with RST
+    ::setsockopt(s.socket().fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    s.read(1);
+  });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  c.write("x");
+  try {
+    c.read();
+    c.read();
+    BOOST_FAIL("reading from a reset connection must throw");
+  } catch (const std::system_error& e) {
+    BOOST_TEST(e.code().value() == ECONNRESET);
+  }
+}
+
+SPINDLE_REALTIME_TEST_CASE(open_connection_resolves_names) {
+  auto srv = serve(echo);
+  Stream c = spindle::io::open_connection("localhost", srv.port());
+  c.write("by name\n");
+  BOOST_TEST(c.read_line() == "by name\n");
+}
+
+SPINDLE_REALTIME_TEST_CASE(connect_refused_from_open_connection) {
+  std::uint16_t port;
+  {
+    auto srv = serve(echo);
+    port = srv.port();
+  }  // closed
+  try {
+    spindle::io::open_connection("127.0.0.1", port);
+    BOOST_FAIL("connect must be refused");
+  } catch (const std::system_error& e) {
+    BOOST_TEST(e.code().value() == ECONNREFUSED);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(server)
+
+SPINDLE_REALTIME_TEST_CASE(serves_a_hundred_clients_at_once) {
+  auto srv = serve(echo);
+  BOOST_TEST(srv.port() != 0);
+  BOOST_TEST(srv.addresses().size() == 1u);
+  std::vector<spindle::Task<bool>> clients;
+  for (int i = 0; i < 100; ++i) {
+    clients.push_back(spindle::spawn([&, i] {
+      Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+      bool ok = true;
+      for (int k = 0; k < 10; ++k) {
+        const std::string msg = std::to_string(i) + ":" + std::to_string(k) + "\n";
+        c.write(msg);
+        ok = ok && c.read_line() == msg;
+      }
+      return ok;
+    }));
+  }
+  for (bool ok : spindle::gather(clients)) BOOST_TEST(ok);
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_handler_is_reported_and_the_server_keeps_serving) {
+  spindle_test::Reports reports;
+  spindle::run(
+      [] {
+        auto srv = serve([](Stream& s) {
+          if (s.read_line() == "boom\n") throw std::runtime_error("handler exploded");
+          s.write("fine\n");
+        });
+        {
+          Stream bad = spindle::io::open_connection("127.0.0.1", srv.port());
+          bad.write("boom\n");
+          BOOST_TEST(bad.read().empty());  // the failed handler's connection was closed
+        }
+        Stream good = spindle::io::open_connection("127.0.0.1", srv.port());
+        good.write("hello\n");
+        BOOST_TEST(good.read_line() == "fine\n");
+      },
+      reports.options());
+  BOOST_REQUIRE(reports.items.size() == 1u);
+  BOOST_TEST(reports.items[0].message.find("handler exploded") != std::string::npos);
+}
+
+SPINDLE_REALTIME_TEST_CASE(close_stops_accepting_and_wait_closed_waits_for_handlers) {
+  spindle::Event release;
+  bool handler_done = false;
+  auto srv = serve([&](Stream&) {
+    release.wait();
+    handler_done = true;
+  });
+  const std::uint16_t port = srv.port();
+  Stream c = spindle::io::open_connection("127.0.0.1", port);
+  spindle::sleep(5ms);  // the handler is running
+  srv.close();
+  BOOST_CHECK_THROW(spindle::io::open_connection("127.0.0.1", port), std::system_error);
+  auto waiter = spindle::spawn([&] { srv.wait_closed(); });
+  spindle::sleep(5ms);
+  BOOST_TEST(!waiter.done());  // a handler is still running
+  release.set();
+  waiter.join();
+  BOOST_TEST(handler_done);
+  srv.serve_forever();  // returns at once: the server is closed
+}
+
+SPINDLE_REALTIME_TEST_CASE(unix_domain_server) {
+  const std::string path = "/tmp/spindle-srv-" + std::to_string(::getpid()) + ".sock";
+  auto srv = spindle::io::start_unix_server(echo, path);
+  Stream c = spindle::io::open_unix_connection(path);
+  c.write("over unix\n");
+  BOOST_TEST(c.read_line() == "over unix\n");
+  srv.close();
+  BOOST_TEST(::access(path.c_str(), F_OK) != 0);  // the socket file is removed
+}
+
+BOOST_AUTO_TEST_SUITE_END()
