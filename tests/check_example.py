@@ -7,6 +7,8 @@ Timing checks use generous bounds: lower bounds the program cannot beat (it slee
 long) and upper bounds that only fail if the work did not run concurrently.
 """
 import re
+import signal
+import socket
 import subprocess
 import sys
 
@@ -114,6 +116,67 @@ def check_queue_workers(exe, _):
     total = number(r"^total expected sleep time: ([\d.]+) s$", out)
     if total != 0.45 or not 0.15 <= took < total:
         fail(f"took {took} s: expected at least 0.15 s (450 ms over 3 workers) and below {total}", out)
+
+
+def start_server(exe):
+    """Starts a server example on a free port; returns (process, port)."""
+    proc = subprocess.Popen([exe, "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"on 127\.0\.0\.1:(\d+)$", line.strip())
+    if not m:
+        proc.kill()
+        fail("the server did not report its address", line)
+    return proc, int(m.group(1))
+
+
+def stop_server(proc):
+    """Stops a server with SIGTERM; it must exit cleanly (status 0) and quickly."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("the server did not stop on SIGTERM")
+    if proc.returncode != 0 or err:
+        fail(f"the server exited with {proc.returncode}; stderr: {err}", out)
+    return out
+
+
+def check_echo(server_exe, client_exe):
+    proc, port = start_server(server_exe)
+    try:
+        out = run([client_exe, str(port)])
+    finally:
+        log = stop_server(proc)
+    if out.splitlines() != ["Send: Hello World!", "Received: Hello World!"]:
+        fail("unexpected client output", out)
+    if not re.search(r"^Received Hello World! from 127\.0\.0\.1:\d+$", log, re.M):
+        fail("the server did not log the message", log)
+    if "shutting down" not in log:
+        fail("the server did not shut down cleanly", log)
+
+
+def check_http_hello(exe, _):
+    proc, port = start_server(exe)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            # Two pipelined keep-alive requests in one write, then an HTTP/1.0 one.
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /again HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /last HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break  # the server closed after the HTTP/1.0 response
+                data += chunk
+    finally:
+        stop_server(proc)
+    text = data.decode()
+    if text.count("HTTP/1.1 200 OK\r\n") != 3 or text.count("Hello, World!") != 3:
+        fail("expected three responses to three pipelined requests", text)
+    if "Content-Length: 13\r\n" not in text or text.count("Connection: close") != 1:
+        fail("expected Content-Length and one Connection: close", text)
 
 
 def main():

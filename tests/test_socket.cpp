@@ -245,6 +245,14 @@ SPINDLE_REALTIME_TEST_CASE(wait_readable_on_a_foreign_fd) {
   ::close(fds[1]);
 }
 
+SPINDLE_REALTIME_TEST_CASE(wait_signal_returns_the_signal) {
+  auto waiter = spindle::spawn([] { return spindle::io::wait_signal({SIGUSR1, SIGUSR2}); });
+  spindle::sleep(2ms);  // parked, with the signals blocked in this thread
+  BOOST_TEST(!waiter.done());
+  ::kill(::getpid(), SIGUSR2);
+  BOOST_TEST(waiter.join() == SIGUSR2);
+}
+
 SPINDLE_REALTIME_TEST_CASE(sockets_are_close_on_exec_and_no_fd_leaks) {
   const int before = open_fds();
   {

@@ -1,0 +1,55 @@
+// A minimal HTTP/1.1 server answering every request with "Hello, World!": keep-alive
+// (HTTP/1.1 by default, HTTP/1.0 on request) and pipelining-safe (requests are read one
+// after another from the connection's buffer). The vehicle for wrk comparisons.
+// Usage: http_hello [port]   (port 0: any free port; SIGINT/SIGTERM stops it)
+#include <spindle/spindle.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+void serve_http(spindle::io::Stream& stream) {
+  static const std::string body = "Hello, World!";
+  for (;;) {
+    const std::string request_line = stream.read_line();
+    if (request_line.empty()) return;  // the client closed the connection
+    bool keep_alive = request_line.find("HTTP/1.1") != std::string::npos;
+    for (std::string h = stream.read_line(); h != "\r\n" && h != "\n"; h = stream.read_line()) {
+      if (h.empty()) return;
+      const std::string header = lower(h);
+      if (header.rfind("connection:", 0) == 0) {
+        keep_alive = header.find("close") == std::string::npos &&
+                     (keep_alive || header.find("keep-alive") != std::string::npos);
+      }
+    }
+    stream.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                 std::to_string(body.size()) +
+                 (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n") + body);
+    if (!keep_alive) return;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8080);
+  spindle::run([port] {
+    spindle::io::ServerOptions options;
+    options.backlog = 4096;
+    auto server = spindle::io::start_server(serve_http, "127.0.0.1", port, options);
+    std::printf("Serving HTTP on %s\n", server.addresses().at(0).to_string().c_str());
+    std::fflush(stdout);
+    spindle::io::wait_signal({SIGINT, SIGTERM});
+    server.close();
+  });
+}
