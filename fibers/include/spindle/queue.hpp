@@ -59,6 +59,9 @@ class SPINDLE_API QueueCore {
   void check(const char* what) { thread_.check(what); }
   void reserve_for_getter() noexcept;
   void reserve_for_putter() noexcept;
+  /// Parks on `list` until a reservation counted in `reserved` is made for the caller.
+  void wait_for_reservation(WaitList& list, std::size_t& reserved, bool for_put,
+                            SourceLocation where);
   bool shutdown_ = false;
 
  private:

@@ -3,42 +3,39 @@
 // reserved; a putter parks only when stored + reserved slots reach maxsize.
 #include <spindle/queue.hpp>
 #include <stdexcept>
+#include <string>
 
 #include "../loop_core.hpp"
 
 namespace spindle::detail {
 
-void QueueCore::wait_for_slot(SourceLocation where) {
+void QueueCore::wait_for_reservation(WaitList& list, std::size_t& reserved, bool for_put,
+                                     SourceLocation where) {
+  const char* what = for_put ? "Queue::put" : "Queue::get";
   QueuedWaiter w;
-  const auto r = putters_.park(w, "Queue::put", where);
-  if (r == WakeReason::Error) throw std::logic_error("Queue::put: the queue was destroyed");
+  const auto r = list.park(w, what, where);
+  if (r == WakeReason::Error) throw std::logic_error(std::string(what) + ": the queue was destroyed");
   if (r == WakeReason::Shutdown) throw QueueShutDown();
   if (r == WakeReason::Cancelled) throw_cancelled();
-  if (slots_reserved_ > 0) --slots_reserved_;
-  if (shutdown_) throw QueueShutDown();
-  if (LoopCore::running_cancel_wins()) {  // give the slot to the next putter
-    if (!putters_.empty()) {
-      ++slots_reserved_;
-      putters_.wake_one();
+  // Granted: a slot (put) or an item (get) was reserved for us. Zero only when
+  // shutdown(true) emptied the queue after the grant.
+  if (reserved > 0) --reserved;
+  if (for_put && shutdown_) throw QueueShutDown();
+  if (LoopCore::running_cancel_wins()) {  // the reservation goes to the next waiter
+    if (!list.empty()) {
+      ++reserved;
+      list.wake_one();
     }
     throw_cancelled();
   }
 }
 
+void QueueCore::wait_for_slot(SourceLocation where) {
+  wait_for_reservation(putters_, slots_reserved_, true, where);
+}
+
 void QueueCore::wait_for_item(SourceLocation where) {
-  QueuedWaiter w;
-  const auto r = getters_.park(w, "Queue::get", where);
-  if (r == WakeReason::Error) throw std::logic_error("Queue::get: the queue was destroyed");
-  if (r == WakeReason::Shutdown) throw QueueShutDown();
-  if (r == WakeReason::Cancelled) throw_cancelled();
-  if (items_reserved_ > 0) --items_reserved_;  // zero after shutdown(true) emptied the queue
-  if (LoopCore::running_cancel_wins()) {  // the item stays in the queue; it goes to the next getter
-    if (!getters_.empty()) {
-      ++items_reserved_;
-      getters_.wake_one();
-    }
-    throw_cancelled();
-  }
+  wait_for_reservation(getters_, items_reserved_, false, where);
 }
 
 void QueueCore::reserve_for_getter() noexcept {
