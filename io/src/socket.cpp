@@ -5,6 +5,7 @@
 #include <spindle/io/socket.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@ namespace detail {
 
 struct SocketState {
   FdWatch watch;
+  bool is_socket = true;  // false for pipes and other fds: read()/write() instead
   ~SocketState() { close(); }
   void close() noexcept {
     if (watch.fd < 0) return;
@@ -103,10 +105,14 @@ Socket Socket::adopt(int fd) {
   if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || ::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
     detail::throw_errno("Socket::adopt");
   }
-  return Socket(fd, true);
+  struct stat st {};
+  Socket s(fd, true);
+  s.s_->is_socket = ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  return s;
 }
 
 int Socket::fd() const noexcept { return s_ ? s_->watch.fd : -1; }
+bool Socket::is_socket() const noexcept { return !s_ || s_->is_socket; }
 
 void Socket::bind(const Address& a) {
   if (::bind(detail::state(s_, "bind").watch.fd, a.data(), a.size()) != 0) {
@@ -147,8 +153,10 @@ Socket Socket::accept(Address* peer, SourceLocation where) {
 
 std::size_t Socket::recv(std::span<std::byte> buf, SourceLocation where) {
   SocketState& s = detail::state(s_, "recv");
-  return static_cast<std::size_t>(detail::retry(
-      s, false, "recv", where, [&] { return ::recv(s.watch.fd, buf.data(), buf.size(), 0); }));
+  return static_cast<std::size_t>(detail::retry(s, false, "recv", where, [&] {
+    return s.is_socket ? ::recv(s.watch.fd, buf.data(), buf.size(), 0)
+                       : ::read(s.watch.fd, buf.data(), buf.size());
+  }));
 }
 
 std::string Socket::recv(std::size_t max, SourceLocation where) {
@@ -160,7 +168,8 @@ std::string Socket::recv(std::size_t max, SourceLocation where) {
 std::size_t Socket::send(std::span<const std::byte> data, SourceLocation where) {
   SocketState& s = detail::state(s_, "send");
   return static_cast<std::size_t>(detail::retry(s, true, "send", where, [&] {
-    return ::send(s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL);
+    return s.is_socket ? ::send(s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL)
+                       : ::write(s.watch.fd, data.data(), data.size());
   }));
 }
 

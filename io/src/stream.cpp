@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace spindle::io {
 
@@ -111,8 +112,12 @@ void Stream::write(std::string_view data, SourceLocation where) {
     // Send straight away, without parking; buffer the rest.
     std::size_t sent = 0;
     while (sent < data.size()) {
-      const ssize_t n = ::send(socket_.fd(), data.data() + sent, data.size() - sent,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      // The fd is non-blocking: neither call parks. Pipes take write() (SIGPIPE is ignored
+      // once pipe() has been used); sockets send() with MSG_NOSIGNAL.
+      const ssize_t n =
+          socket_.is_socket()
+              ? ::send(socket_.fd(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL)
+              : ::write(socket_.fd(), data.data() + sent, data.size() - sent);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
         continue;

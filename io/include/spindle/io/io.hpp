@@ -1,7 +1,9 @@
-// spindle::io: addresses, sockets, streams, servers, name resolution, signals, readiness waits.
+// spindle::io: addresses, sockets, streams, servers, pipes, files, names, signals, readiness.
 #pragma once
 
 #include <spindle/io/address.hpp>
+#include <spindle/io/file.hpp>
+#include <spindle/io/pipe.hpp>
 #include <spindle/io/resolve.hpp>
 #include <spindle/io/server.hpp>
 #include <spindle/io/signal.hpp>

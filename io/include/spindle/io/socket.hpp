@@ -35,7 +35,8 @@ class SPINDLE_API Socket {
   static Socket tcp(int family = AF_INET) { return Socket(family, SOCK_STREAM); }
   /// A UDP socket for addresses of `family`.
   static Socket udp(int family = AF_INET) { return Socket(family, SOCK_DGRAM); }
-  /// Takes ownership of `fd`, making it non-blocking and close-on-exec.
+  /// Takes ownership of `fd`, making it non-blocking and close-on-exec. Any pollable fd
+  /// works (a pipe end, a tty): recv/send then use read/write.
   static Socket adopt(int fd);
   Socket(Socket&&) noexcept;
   Socket& operator=(Socket&&) noexcept;
@@ -43,6 +44,8 @@ class SPINDLE_API Socket {
 
   /// The fd, or -1 when empty or closed.
   int fd() const noexcept;
+  /// False for adopted fds that are not sockets (pipes): they use read()/write().
+  bool is_socket() const noexcept;
   explicit operator bool() const noexcept { return fd() >= 0; }
 
   /// Binds to `a`. Throws std::system_error("bind").
