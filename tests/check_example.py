@@ -179,6 +179,72 @@ def check_http_hello(exe, _):
         fail("expected Content-Length and one Connection: close", text)
 
 
+def check_fetch_urls(exe, _):
+    out = run([exe])
+    fetched = re.findall(r"^fetched http://127\.0\.0\.1:\d+/page(\d) in ([\d.]+) s$", out, re.M)
+    if sorted(p for p, _ in fetched) != ["1", "2", "3", "4", "5"]:
+        fail("expected the five pages fetched, none failed", out)
+    times = {int(p): float(t) for p, t in fetched}
+    if [p for p, _ in fetched] != ["1", "2", "3", "4", "5"]:
+        fail("pages must finish in order of their serving time (concurrently)", out)
+    if any(times[p] < p * 0.1 - 0.005 for p in times):
+        fail("a page came back before the server's delay", out)
+    wall = number(r"^wall time: ([\d.]+) s$", out)
+    total = number(r"^sum of fetch times: ([\d.]+) s$", out)
+    if not 0.49 <= wall < total:
+        fail(f"wall time {wall} must be the slowest page (about 0.5 s) and below the sum {total}", out)
+
+
+def check_chat_server(exe, _):
+    proc, port = start_server(exe)
+    try:
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        files = [c.makefile("r") for c in clients]
+        welcomes = [f.readline().strip() for f in files]
+        if welcomes != ["welcome client-1", "welcome client-2", "welcome client-3"]:
+            fail(f"unexpected welcomes {welcomes}")
+        # client-1 saw the others join; client-2 saw client-3 join
+        if [files[0].readline().strip() for _ in range(2)] != ["client-2 joined", "client-3 joined"]:
+            fail("client-1 did not see the others join")
+        if files[1].readline().strip() != "client-3 joined":
+            fail("client-2 did not see client-3 join")
+        clients[0].sendall(b"hello everyone\n")
+        for f in files[1:]:
+            if f.readline().strip() != "client-1: hello everyone":
+                fail("a message was not broadcast to the other clients")
+        files[2].close()  # makefile() keeps the fd open until it is closed too
+        clients[2].close()
+        for f in files[:2]:
+            if f.readline().strip() != "client-3 left":
+                fail("a departure was not announced")
+        for f, c in zip(files[:2], clients[:2]):
+            f.close()
+            c.close()
+    finally:
+        stop_server(proc)
+
+
+def check_port_scanner(exe, _):
+    listeners = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        listeners.append(s)
+    ports = sorted(s.getsockname()[1] for s in listeners)
+    first, last = ports[0] - 5, ports[-1] + 5
+    try:
+        out = run([exe, "127.0.0.1", str(first), str(last)])
+    finally:
+        for s in listeners:
+            s.close()
+    found = [int(p) for p in re.findall(r"^open: (\d+)$", out, re.M)]
+    if not set(ports) <= set(found):
+        fail(f"ports {ports} are listening but were not reported open", out)
+    if not re.search(rf"^{len(found)} of {last - first + 1} ports open$", out, re.M):
+        fail("the summary line is wrong", out)
+
+
 def main():
     name, exe, src = sys.argv[1:4]
     globals()["check_" + name](exe, src)
