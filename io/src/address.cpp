@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <ostream>
@@ -125,10 +126,13 @@ std::string Address::host() const {
       return buf;
     case AF_UNIX: {
       const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
-      const std::size_t n = size_ - offsetof(sockaddr_un, sun_path);
+      const std::size_t n =
+          std::min<std::size_t>(size_ - offsetof(sockaddr_un, sun_path), sizeof(un->sun_path));
       if (n == 0) return "";  // unnamed (e.g. a socketpair end)
-      if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, n - 1);
-      return std::string(un->sun_path, strnlen(un->sun_path, n));
+      if (un->sun_path[0] != '\0') return std::string(un->sun_path, strnlen(un->sun_path, n));
+      std::string abstract(n, '@');  // the abstract namespace, shown with a leading '@'
+      std::memcpy(abstract.data() + 1, un->sun_path + 1, n - 1);
+      return abstract;
     }
     default:
       return "";
@@ -136,16 +140,23 @@ std::string Address::host() const {
 }
 
 std::string Address::to_string() const {
+  // Built with append: GCC 12 warns (-Wrestrict, a false positive, GCC bug 105651) on
+  // "literal" + std::string here at -O3.
+  std::string out;
   switch (family()) {
     case AF_INET:
-      return host() + ":" + std::to_string(port());
+      out.append(host()).append(":").append(std::to_string(port()));
+      break;
     case AF_INET6:
-      return "[" + host() + "]:" + std::to_string(port());
+      out.append("[").append(host()).append("]:").append(std::to_string(port()));
+      break;
     case AF_UNIX:
-      return "unix:" + host();
+      out.append("unix:").append(host());
+      break;
     default:
-      return "(unspecified)";
+      out = "(unspecified)";
   }
+  return out;
 }
 
 bool operator==(const Address& a, const Address& b) noexcept {

@@ -117,6 +117,7 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
       continue;
     }
     auto& w = *static_cast<FdWatch*>(ev.data.ptr);
+    if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) w.hup = true;
     if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       w.readable = true;
       if (Waiter* r = w.reader) {

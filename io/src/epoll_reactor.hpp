@@ -22,6 +22,7 @@ struct FdWatch : spindle::detail::ListHook<WatchTag> {
   EpollReactor* reactor = nullptr;  // set while registered; cleared if the loop ends first
   bool readable = false;
   bool writable = false;
+  bool hup = false;  // a hang-up, peer shutdown or error was seen: end of stream is pending
   spindle::detail::Waiter* reader = nullptr;
   spindle::detail::Waiter* writer = nullptr;
 };

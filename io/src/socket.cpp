@@ -25,6 +25,11 @@ namespace detail {
 struct SocketState {
   FdWatch watch;
   bool is_socket = true;  // false for pipes and other fds: read()/write() instead
+  // A byte stream (TCP, Unix stream, pipe): a short read drained it, and any later arrival
+  // raises a new epoll edge, so the next read can park first instead of trying read() only
+  // to get EAGAIN. Not for datagrams: one read returns one datagram however many wait. Not
+  // once a hang-up was seen: end of stream raises no further edge and must be read.
+  bool stream = true;
   ~SocketState() { close(); }
   void close() noexcept {
     if (watch.fd < 0) return;
@@ -98,6 +103,7 @@ Socket::Socket(int domain, int type, int protocol) {
   const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) detail::throw_errno("socket");
   *this = Socket(fd, true);
+  s_->stream = (type & 0xf) == SOCK_STREAM;
 }
 
 Socket Socket::adopt(int fd) {
@@ -108,6 +114,13 @@ Socket Socket::adopt(int fd) {
   struct stat st {};
   Socket s(fd, true);
   s.s_->is_socket = ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  if (s.s_->is_socket) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    s.s_->stream = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+  } else {
+    s.s_->stream = S_ISFIFO(st.st_mode);
+  }
   return s;
 }
 
@@ -153,10 +166,16 @@ Socket Socket::accept(Address* peer, SourceLocation where) {
 
 std::size_t Socket::recv(std::span<std::byte> buf, SourceLocation where) {
   SocketState& s = detail::state(s_, "recv");
-  return static_cast<std::size_t>(detail::retry(s, false, "recv", where, [&] {
+  // Known drained (see SocketState::stream): wait for the edge before the syscall.
+  if (s.stream && s.watch.reactor && !s.watch.readable && !s.watch.hup) {
+    detail::wait_ready(s, false, "recv", where);
+  }
+  const auto n = static_cast<std::size_t>(detail::retry(s, false, "recv", where, [&] {
     return s.is_socket ? ::recv(s.watch.fd, buf.data(), buf.size(), 0)
                        : ::read(s.watch.fd, buf.data(), buf.size());
   }));
+  if (s.stream && n > 0 && n < buf.size() && !s.watch.hup) s.watch.readable = false;
+  return n;
 }
 
 std::string Socket::recv(std::size_t max, SourceLocation where) {
