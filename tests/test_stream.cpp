@@ -2,6 +2,7 @@
 // cancellation, many clients, handler errors, closing.
 #include <spindle_test.hpp>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -141,9 +142,58 @@ SPINDLE_REALTIME_TEST_CASE(connect_refused_from_open_connection) {
   }
 }
 
+SPINDLE_REALTIME_TEST_CASE(connect_timeout_through_with_timeout) {
+  // A listener that never accepts, with its accept queue full: Linux drops further SYNs,
+  // so the next connect stays pending until with_timeout ends it.
+  auto srv = Socket::tcp();
+  srv.bind(Address::parse("127.0.0.1:0"));
+  srv.listen(0);
+  const Address where = srv.local_address();
+  std::vector<Socket> queued;
+  bool timed_out = false;
+  for (int i = 0; i < 8 && !timed_out; ++i) {
+    queued.push_back(Socket::tcp());
+    try {
+      spindle::with_timeout(200ms, [&] { queued.back().connect(where); });
+    } catch (const spindle::TimeoutError&) {
+      timed_out = true;
+    }
+  }
+  BOOST_TEST(timed_out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(server)
+
+SPINDLE_REALTIME_TEST_CASE(accept_backs_off_under_fd_exhaustion_and_keeps_serving) {
+  std::vector<std::string> reports;
+  spindle::Loop::current().set_exception_handler(
+      [&](const spindle::ExceptionContext& c) { reports.push_back(c.message); });
+  auto srv = serve(echo);
+  // Burn fds until none is left, so the server's accept fails with EMFILE.
+  std::vector<int> burned;
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    burned.push_back(fd);
+  }
+  // Give one back for the client socket; the server has none for accept.
+  ::close(burned.back());
+  burned.pop_back();
+  auto client = Socket::tcp();
+  client.connect(Address::parse("127.0.0.1:" + std::to_string(srv.port())));  // queued
+  spindle::sleep(50ms);  // the server tries, gets EMFILE, backs off (no busy loop)
+  for (int fd : burned) ::close(fd);
+  Stream c(std::move(client));
+  c.write("still serving\n");
+  BOOST_TEST(c.read_line() == "still serving\n");  // accepted once fds were free again
+  BOOST_REQUIRE(reports.size() == 1u);  // reported once, not once per retry
+  BOOST_TEST(reports[0].find("accept failed, pausing") == 0u);
+  BOOST_TEST(reports[0].find("Too many open files") != std::string::npos);
+}
+
+
 
 SPINDLE_REALTIME_TEST_CASE(serves_a_hundred_clients_at_once) {
   auto srv = serve(echo);
