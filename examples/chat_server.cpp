@@ -1,6 +1,7 @@
 // A line-based chat: every line a client sends goes to every other client. Each client has
 // an outbound Queue drained by its own writer task, so one slow reader cannot stall the
-// others. Usage: chat_server [port]   (port 0: any free port; SIGINT/SIGTERM stops it)
+// others. Usage: chat_server [--host H] [--port N]   (N = 0: any free port; SIGINT/SIGTERM
+// stops it)
 #include <spindle/spindle.hpp>
 
 #include <csignal>
@@ -8,6 +9,8 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -47,12 +50,12 @@ void chat(Room& room, spindle::io::Stream& stream) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8899);
-  spindle::run([port] {
+  const ServerArgs args = parse_server_args(argc, argv, 8899);
+  spindle::run([&args] {
     Room room;
     auto server = spindle::io::start_server(
-        [&room](spindle::io::Stream& s) { chat(room, s); }, "127.0.0.1", port);
-    std::printf("Chat on %s\n", server.addresses().at(0).to_string().c_str());
+        [&room](spindle::io::Stream& s) { chat(room, s); }, args.host, args.port);
+    std::printf("listening on %s\n", server.addresses().at(0).to_string().c_str());
     std::fflush(stdout);
     spindle::io::wait_signal({SIGINT, SIGTERM});
     server.close();

@@ -1,15 +1,17 @@
-// The asyncio TCP echo client: send a line, print the echo. Usage: echo_client [port] [host]
+// The asyncio TCP echo client: send a line, print the echo.
+// Usage: echo_client [--host H] [--port N]
 #include <spindle/spindle.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "server_args.hpp"
+
 int main(int argc, char** argv) {
-  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8888);
-  const std::string host = argc > 2 ? argv[2] : "127.0.0.1";
+  const ServerArgs args = parse_server_args(argc, argv, 8888);
   spindle::run([&] {
-    auto stream = spindle::io::open_connection(host, port);
+    auto stream = spindle::io::open_connection(args.host, args.port);
     const std::string message = "Hello World!";
     std::printf("Send: %s\n", message.c_str());
     stream.write(message + "\n");

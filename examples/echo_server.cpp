@@ -1,11 +1,13 @@
 // The asyncio TCP echo server: each connection's lines are sent back; SIGINT or SIGTERM shuts
-// the server down cleanly. Usage: echo_server [port]   (port 0: any free port)
+// the server down cleanly. Usage: echo_server [--host H] [--port N]   (N = 0: any free port)
 #include <spindle/spindle.hpp>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include "server_args.hpp"
 
 void handle_echo(spindle::io::Stream& stream) {
   const std::string peer = stream.peer_address().to_string();
@@ -18,13 +20,13 @@ void handle_echo(spindle::io::Stream& stream) {
 }
 
 int main(int argc, char** argv) {
-  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8888);
-  spindle::run([port] {
-    auto server = spindle::io::start_server(handle_echo, "127.0.0.1", port);
-    std::printf("Serving on %s\n", server.addresses().at(0).to_string().c_str());
+  const ServerArgs args = parse_server_args(argc, argv, 8888);
+  spindle::run([&args] {
+    auto server = spindle::io::start_server(handle_echo, args.host, args.port);
+    std::printf("listening on %s\n", server.addresses().at(0).to_string().c_str());
     std::fflush(stdout);
     const int sig = spindle::io::wait_signal({SIGINT, SIGTERM});
     std::printf("Signal %d: shutting down\n", sig);
-    server.close();
+    server.close();  // returning from run() then cancels and closes the open connections
   });
 }

@@ -1,7 +1,7 @@
 // A minimal HTTP/1.1 server answering every request with "Hello, World!": keep-alive
 // (HTTP/1.1 by default, HTTP/1.0 on request) and pipelining-safe (requests are read one
 // after another from the connection's buffer). The vehicle for wrk comparisons.
-// Usage: http_hello [port]   (port 0: any free port; SIGINT/SIGTERM stops it)
+// Usage: http_hello [--host H] [--port N]   (N = 0: any free port; SIGINT/SIGTERM stops it)
 #include <spindle/spindle.hpp>
 
 #include <algorithm>
@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -42,12 +44,12 @@ void serve_http(spindle::io::Stream& stream) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8080);
-  spindle::run([port] {
+  const ServerArgs args = parse_server_args(argc, argv, 8080);
+  spindle::run([&args] {
     spindle::io::ServerOptions options;
     options.backlog = 4096;
-    auto server = spindle::io::start_server(serve_http, "127.0.0.1", port, options);
-    std::printf("Serving HTTP on %s\n", server.addresses().at(0).to_string().c_str());
+    auto server = spindle::io::start_server(serve_http, args.host, args.port, options);
+    std::printf("listening on %s\n", server.addresses().at(0).to_string().c_str());
     std::fflush(stdout);
     spindle::io::wait_signal({SIGINT, SIGTERM});
     server.close();

@@ -120,10 +120,10 @@ def check_queue_workers(exe, _):
 
 def start_server(exe):
     """Starts a server example on a free port; returns (process, port)."""
-    proc = subprocess.Popen([exe, "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([exe, "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    m = re.search(r"on 127\.0\.0\.1:(\d+)$", line.strip())
+    m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line.strip())
     if not m:
         proc.kill()
         fail("the server did not report its address", line)
@@ -131,13 +131,14 @@ def start_server(exe):
 
 
 def stop_server(proc):
-    """Stops a server with SIGTERM; it must exit cleanly (status 0) and quickly."""
-    proc.send_signal(signal.SIGTERM)
+    """Stops a server with SIGINT or SIGTERM (alternating by pid: both must work); it must
+    exit cleanly (status 0) and quickly."""
+    proc.send_signal(signal.SIGINT if proc.pid % 2 else signal.SIGTERM)
     try:
         out, err = proc.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-        fail("the server did not stop on SIGTERM")
+        fail("the server did not stop on SIGINT/SIGTERM")
     if proc.returncode != 0 or err:
         fail(f"the server exited with {proc.returncode}; stderr: {err}", out)
     return out
@@ -146,9 +147,13 @@ def stop_server(proc):
 def check_echo(server_exe, client_exe):
     proc, port = start_server(server_exe)
     try:
-        out = run([client_exe, str(port)])
+        out = run([client_exe, "--port", str(port)])
+        idle = socket.create_connection(("127.0.0.1", port), timeout=10)
     finally:
-        log = stop_server(proc)
+        log = stop_server(proc)  # with `idle` still connected
+    if idle.recv(16) != b"":
+        fail("the server did not close its open connection when it stopped", log)
+    idle.close()
     if out.splitlines() != ["Send: Hello World!", "Received: Hello World!"]:
         fail("unexpected client output", out)
     if not re.search(r"^Received Hello World! from 127\.0\.0\.1:\d+$", log, re.M):

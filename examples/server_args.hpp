@@ -1,0 +1,40 @@
+// The command line every example server shares, so load tools can drive them all alike:
+//   --host H   (default 127.0.0.1)   --port N   (0 picks a free port)
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+struct ServerArgs {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+};
+
+/// Parses --host/--port; prints usage and exits with status 2 on anything else.
+inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default_port) {
+  ServerArgs args;
+  args.port = default_port;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "--host" || a == "--port") && i + 1 < argc) {
+      const std::string v = argv[++i];
+      if (a == "--host") {
+        args.host = v;
+      } else {
+        char* end = nullptr;
+        const long p = std::strtol(v.c_str(), &end, 10);
+        if (*end != '\0' || p < 0 || p > 65535) {
+          std::fprintf(stderr, "%s: bad port '%s'\n", argv[0], v.c_str());
+          std::exit(2);
+        }
+        args.port = static_cast<std::uint16_t>(p);
+      }
+    } else {
+      std::fprintf(stderr, "usage: %s [--host H] [--port N]\n", argv[0]);
+      std::exit(2);
+    }
+  }
+  return args;
+}
