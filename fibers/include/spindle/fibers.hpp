@@ -5,6 +5,7 @@
 #include <spindle/cancel.hpp>
 #include <spindle/condition.hpp>
 #include <spindle/context_var.hpp>
+#include <spindle/debug.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/event.hpp>
 #include <spindle/gather.hpp>
