@@ -197,8 +197,11 @@ BOOST_AUTO_TEST_CASE(dump_tasks_lists_every_task_with_its_state_and_site) {
         std::ostringstream out;
         spindle::dump_tasks(out);
         dump = out.str();
-        lock.unlock();
+        lock.unlock();   // hands the lock to waiter ...
+        waiter.join();   // ... which must finish before `lock` goes out of scope
         sleeper.cancel();
+        BOOST_CHECK_THROW(sleeper.join(), spindle::CancelledError);
+        late.join();
       },
       spindle_test::virtual_time());
   BOOST_TEST(dump.find("Task-1: running, stack 128 KiB\n") != std::string::npos);
