@@ -4,11 +4,13 @@
 // stops it)
 #include <spindle/spindle.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <system_error>
 
 #include "server_args.hpp"
 
@@ -35,8 +37,13 @@ void chat(Room& room, spindle::io::Stream& stream) {
   });
   stream.write("welcome " + name + "\n");
   room.broadcast(id, name + " joined\n");
-  for (std::string line = stream.read_line(); !line.empty(); line = stream.read_line()) {
-    room.broadcast(id, name + ": " + line);
+  try {
+    for (std::string line = stream.read_line(); !line.empty(); line = stream.read_line()) {
+      room.broadcast(id, name + ": " + line);
+    }
+  } catch (const std::system_error& e) {
+    // A client that vanishes (reset, broken pipe) simply leaves; anything else is a failure.
+    if (e.code().value() != ECONNRESET && e.code().value() != EPIPE) throw;
   }
   room.members.erase(id);
   room.broadcast(id, name + " left\n");
@@ -44,6 +51,8 @@ void chat(Room& room, spindle::io::Stream& stream) {
   try {
     writer.join();
   } catch (const spindle::CancelledError&) {
+  } catch (const std::system_error&) {
+    // the writer found the client gone first: same departure
   }
 }
 
