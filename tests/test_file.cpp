@@ -1,7 +1,6 @@
 // pipe(), read_file/write_file, File: data through, errors named, no fd leaks.
 #include <spindle_test.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,14 +10,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-int open_fds() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 std::string temp_path(const char* name) {
   return "/tmp/spindle-" + std::to_string(::getpid()) + "-" + name;
 }
@@ -75,7 +66,7 @@ SPINDLE_REALTIME_TEST_CASE(read_and_write_whole_files) {
 
 SPINDLE_REALTIME_TEST_CASE(file_reads_and_writes_at_offsets) {
   const std::string path = temp_path("offsets");
-  const int before = open_fds();
+  const int before = spindle_test::open_fds();
   {
     spindle::io::File f(path, O_RDWR | O_CREAT | O_TRUNC);
     BOOST_TEST((::fcntl(f.fd(), F_GETFD) & FD_CLOEXEC) != 0);
@@ -85,7 +76,7 @@ SPINDLE_REALTIME_TEST_CASE(file_reads_and_writes_at_offsets) {
     BOOST_TEST(f.read_at(0, 100) == "hello there");
     BOOST_TEST(f.read_at(6, 3) == "the");
   }
-  BOOST_TEST(open_fds() == before);
+  BOOST_TEST(spindle_test::open_fds() == before);
   ::unlink(path.c_str());
   BOOST_CHECK_THROW(spindle::io::File("/nonexistent/dir/x", O_RDONLY), std::system_error);
 }

@@ -1,7 +1,6 @@
 // Address and Socket over loopback: TCP, UDP, Unix; failures; cancellation; fd hygiene.
 #include <spindle_test.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,14 +17,6 @@ using spindle::io::Address;
 using spindle::io::Socket;
 
 namespace {
-int open_fds() {
-  int n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
 /// A TCP listener on an ephemeral loopback port.
 Socket listener() {
@@ -254,7 +245,7 @@ SPINDLE_REALTIME_TEST_CASE(wait_signal_returns_the_signal) {
 }
 
 SPINDLE_REALTIME_TEST_CASE(sockets_are_close_on_exec_and_no_fd_leaks) {
-  const int before = open_fds();
+  const int before = spindle_test::open_fds();
   {
     auto srv = listener();
     BOOST_TEST((::fcntl(srv.fd(), F_GETFD) & FD_CLOEXEC) != 0);
@@ -266,7 +257,7 @@ SPINDLE_REALTIME_TEST_CASE(sockets_are_close_on_exec_and_no_fd_leaks) {
     BOOST_TEST(acc.fd() == -1);
     BOOST_TEST(moved.fd() >= 0);
   }
-  BOOST_TEST(open_fds() == before);
+  BOOST_TEST(spindle_test::open_fds() == before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+
+#include <dirent.h>
 #include <spindle/detail/introspect.hpp>
 #include <spindle/spindle.hpp>
 #include <string>
@@ -33,6 +35,16 @@ struct Reports {
 inline spindle::RunOptions with_virtual_time(spindle::RunOptions o) {
   o.virtual_time = true;
   return o;
+}
+
+/// How many fds this process has open (for leak checks).
+inline int open_fds() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
 }
 
 /// The what() text of an exception_ptr (std::exception or CancelledError).
