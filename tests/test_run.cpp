@@ -179,39 +179,4 @@ BOOST_AUTO_TEST_CASE(stack_size_option_gives_room_for_deep_frames) {
   BOOST_TEST(w == 4);
 }
 
-BOOST_AUTO_TEST_CASE(dump_tasks_lists_every_task_with_its_state_and_site) {
-  std::string dump;
-  spindle::run(
-      [&] {
-        spindle::Lock lock;
-        lock.lock();
-        auto waiter = spindle::spawn(spindle::TaskOptions{.name = "waiter"}, [&] {
-          lock.lock();  // the site dump_tasks must name
-          lock.unlock();
-        });
-        auto sleeper = spindle::spawn(spindle::TaskOptions{.name = "sleeper", .stack_size = 64 * 1024},
-                                      [] { spindle::sleep(1h); });
-        auto fresh = spindle::spawn(spindle::TaskOptions{.name = "fresh"}, [] {});
-        spindle::sleep(1ms);  // waiter and sleeper park; fresh has finished
-        auto late = spindle::spawn(spindle::TaskOptions{.name = "late"}, [] {});
-        std::ostringstream out;
-        spindle::dump_tasks(out);
-        dump = out.str();
-        lock.unlock();   // hands the lock to waiter ...
-        waiter.join();   // ... which must finish before `lock` goes out of scope
-        sleeper.cancel();
-        BOOST_CHECK_THROW(sleeper.join(), spindle::CancelledError);
-        late.join();
-      },
-      spindle_test::virtual_time());
-  BOOST_TEST(dump.find("Task-1: running, stack 128 KiB\n") != std::string::npos);
-  BOOST_TEST(dump.find("waiter: parked in Lock::lock at ") != std::string::npos);
-  BOOST_TEST(dump.find("test_run.cpp:") != std::string::npos);
-  BOOST_TEST(dump.find("sleeper: parked in sleep at ") != std::string::npos);
-  BOOST_TEST(dump.find(", stack 64 KiB") != std::string::npos);
-  BOOST_TEST(dump.find("late: scheduled (not started)") != std::string::npos);
-  BOOST_TEST(dump.find("fresh") == std::string::npos);  // finished tasks are not listed
-  BOOST_CHECK_THROW(spindle::dump_tasks(std::cout), std::logic_error);
-}
-
 BOOST_AUTO_TEST_SUITE_END()

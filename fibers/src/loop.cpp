@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "loop_core.hpp"
+#include "signals.hpp"
 
 namespace ctx = boost::context::detail;
 
@@ -40,21 +41,34 @@ bool env_debug() noexcept {
   const char* v = std::getenv("SPINDLE_DEBUG");
   return v && *v && *v != '0';
 }
+
+std::unique_ptr<StackPool> own_pool_for(const RunOptions& opts) {
+  if (opts.stack_guard == StackGuard::Auto && opts.max_map_count == 0) return nullptr;
+  return std::make_unique<StackPool>(opts.stack_guard, opts.max_map_count);
+}
 }  // namespace
 
 LoopCore::LoopCore(RunOptions opts)
     : default_stack_size_(opts.stack_size ? opts.stack_size : kDefaultStack),
       debug_(opts.debug || env_debug()),
+      track_stack_(opts.track_stack_use || debug_),
+      slow_callback_(std::chrono::duration_cast<Clock::duration>(opts.slow_callback)),
       handler_(std::move(opts.exception_handler)),
-      pool_(StackPool::local()),
+      own_pool_(own_pool_for(opts)),
+      pool_(own_pool_ ? *own_pool_ : StackPool::local()),
       eh_globals_(reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals())),
       virtual_time_(opts.virtual_time),
       virtual_now_(Clock::now()),
       coarse_slack_(coarse_slack()) {
-  reactor_ = make_reactor();
   if (tls_current_) {
     throw std::logic_error("spindle::run: a loop is already running on this thread");
   }
+  reactor_ = make_reactor();
+  if (opts.dump_signal != 0) dump_slot_ = register_dump_signal(this, opts.dump_signal);
+  altstack_ = prepare_overflow_handler();
+#if defined(SPINDLE_TSAN)
+  root_.tsan_fiber = __tsan_get_current_fiber();
+#endif
   tls_current_ = this;
 }
 
@@ -82,6 +96,8 @@ LoopCore::~LoopCore() {
     t.loop_ = nullptr;
     IntrusiveList<TaskBase, RegistryTag>::erase(t);
   });
+  unregister_dump_signal(dump_slot_);
+  free_altstack(altstack_);
   tls_current_ = nullptr;
 }
 
@@ -120,13 +136,25 @@ void LoopCore::task_entry(ctx::transfer_t t) noexcept {
 void LoopCore::exit_current() noexcept {
   TaskBase& self = *current_;
   self.ctx_.exiting = true;
+  if (debug_) [[unlikely]]
+    check_slow(self);
   ExecContext* next = pick_next();
   switch_to(self.ctx_, *next);
   std::abort();  // a finished task is never resumed
 }
 
+void LoopCore::return_stack(TaskBase& t) noexcept {
+  const Stack s = stack_of(t);
+  if (track_stack_) t.stack_used_ = pool_.used(s);
+#if defined(SPINDLE_TSAN)
+  __tsan_destroy_fiber(t.ctx_.tsan_fiber);
+  t.ctx_.tsan_fiber = nullptr;
+#endif
+  pool_.release(s);
+}
+
 void LoopCore::release_finished(TaskBase& t) noexcept {
-  pool_.release({t.ctx_.stack_lo, t.ctx_.stack_size});
+  return_stack(t);
   t.ctx_.fctx = nullptr;
   t.ctx_.exiting = false;
   t.release();  // the loop's reference; may report an unretrieved exception
@@ -176,10 +204,10 @@ void LoopCore::fire_due_timers() noexcept {
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &c);
     const Clock::time_point coarse{std::chrono::seconds(c.tv_sec) +
                                    std::chrono::nanoseconds(c.tv_nsec)};
-    if (timers_.top()->deadline > coarse + coarse_slack_) return;
+    if (timers_.top_deadline() > coarse + coarse_slack_) return;
   }
   const Clock::time_point t = now();
-  while (!timers_.empty() && timers_.top()->deadline <= t) {
+  while (!timers_.empty() && timers_.top_deadline() <= t) {
     TimerEntry* e = timers_.pop();
     switch (e->kind) {
       case TimerEntry::Kind::Wake: {
@@ -208,17 +236,19 @@ bool LoopCore::idle_wait() noexcept {
       jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 || reactor_->waiting();
   if (timers_.empty() && !external) return false;  // nothing can ever wake a task
   if (virtual_time_ && !external) {
-    virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
+    virtual_now_ = std::max(virtual_now_, timers_.top_deadline());
     return true;
   }
   std::optional<Clock::time_point> deadline;
-  if (!timers_.empty() && !virtual_time_) deadline = timers_.top()->deadline;
+  if (!timers_.empty() && !virtual_time_) deadline = timers_.top_deadline();
   reactor_->poll(deadline);
   return true;
 }
 
 void LoopCore::drain_remote() noexcept {
   if (!remote_pending_.load(std::memory_order_relaxed)) return;
+  if (dump_requested_.exchange(false)) [[unlikely]]
+    dump_to_stderr();
   std::vector<CallbackNode*> batch;
   {
     std::lock_guard<std::mutex> lk(remote_mutex_);
@@ -230,10 +260,18 @@ void LoopCore::drain_remote() noexcept {
 
 void LoopCore::run_callback(CallbackNode* n) noexcept {
   if (!n->cancelled) {
+    const Clock::time_point start = debug_ ? Clock::now() : Clock::time_point{};
     try {
       n->fn();
     } catch (...) {
       report("Exception in callback", std::current_exception(), nullptr);
+    }
+    if (debug_) [[unlikely]] {
+      const auto took = Clock::now() - start;
+      if (took > slow_callback_) {
+        report("a loop callback ran " + format_duration(took) + " without returning", nullptr,
+               nullptr);
+      }
     }
   }
   n->release();

@@ -14,8 +14,11 @@
 //    cannot starve timers.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <boost/context/detail/fcontext.hpp>
+#include <iosfwd>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +54,9 @@ struct CallbackNode : ReadyNode {
   std::uint32_t refs = 1;
   bool cancelled = false;
 };
+
+/// "250 ms", "12.5 s": a duration for humans.
+std::string format_duration(Clock::duration d);
 
 /// Expires the deadline scope `scope` (a DeadlineScope): cancels its task. In timeout.cpp.
 void expire_deadline(void* scope) noexcept;
@@ -140,6 +146,7 @@ class LoopCore final : public Loop {
     self.parked_on_ = &w;
     self.parked_at_ = where;
     self.parked_in_ = what;
+    self.parked_since_ = park_time();
     self.state_ = TaskBase::State::Parked;
     suspend();
     return w.reason;
@@ -152,10 +159,14 @@ class LoopCore final : public Loop {
   /// Switches away from the current task (already queued or parked) until it is resumed.
   void suspend() noexcept {
     ExecContext& self = *running_;
+    if (debug_) [[unlikely]]
+      check_slow(*self.task);
     ExecContext* next = pick_next();
     if (next == &self) [[unlikely]] {
       current_ = self.task;
       current_->state_ = TaskBase::State::Running;
+      if (debug_) [[unlikely]]
+        note_resumed();
       return;
     }
     switch_to(self, *next);
@@ -192,6 +203,13 @@ class LoopCore final : public Loop {
 
   // --- timers --------------------------------------------------------------------------------
   TimerHeap& timers() noexcept { return timers_; }
+  /// When a task parks: the coarse clock (a 4 ms tick, read in about 4 ns), or virtual time.
+  Clock::time_point park_time() const noexcept {
+    if (virtual_time_) return virtual_now_;
+    timespec c;
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &c);
+    return Clock::time_point{std::chrono::seconds(c.tv_sec) + std::chrono::nanoseconds(c.tv_nsec)};
+  }
   /// The loop's clock: real, or virtual (RunOptions::virtual_time: moves only when every
   /// task is parked, straight to the next deadline).
   Clock::time_point now() const noexcept { return virtual_time_ ? virtual_now_ : Clock::now(); }
@@ -201,6 +219,13 @@ class LoopCore final : public Loop {
   // --- other threads -------------------------------------------------------------------------
   /// Queues a callback from any thread and wakes the loop. Throws std::bad_alloc.
   void post(UniqueFunction<void()> f);
+  /// Asks the loop to write dump_tasks() to stderr at its next switch. Async-signal-safe
+  /// (the dump signal's handler calls it): atomics and an eventfd write.
+  void request_dump() noexcept {
+    dump_requested_.store(true);
+    remote_pending_.store(true, std::memory_order_release);
+    reactor_->wake();
+  }
   /// The thread pool, started on first use.
   ThreadPool& workers();
   std::size_t jobs_ = 0;               // to_thread calls in flight (loop thread only)
@@ -212,6 +237,12 @@ class LoopCore final : public Loop {
   TaskBase* current_ = nullptr;
   std::size_t default_stack_size_;
   bool debug_;
+  bool track_stack_;                 // exact stack high-water marks (fresh stacks)
+  Clock::duration slow_callback_;    // debug mode: report runs longer than this
+  Clock::time_point run_started_;    // debug mode: when the running context resumed
+  const char* resumed_in_ = "";      // debug mode: the blocking call it resumed from
+  SourceLocation resumed_at_;        // and that call's site
+  std::atomic<bool> dump_requested_{false};  // set by the dump signal's handler
   std::function<void(const ExceptionContext&)> handler_;
   IntrusiveList<TaskBase, RegistryTag> live_;
   IntrusiveList<TaskBase, RegistryTag> finished_;
@@ -238,6 +269,8 @@ class LoopCore final : public Loop {
   bool idle_wait() noexcept;
   void run_callback(CallbackNode* n) noexcept;
   void switch_to(ExecContext& from, ExecContext& to) noexcept {
+    if (from.canary && *from.canary != kStackCanary) [[unlikely]]
+      canary_overwritten(from);
     running_ = &to;
     // The C++ runtime keeps the caught-exception stack and std::uncaught_exceptions() per
     // thread; each fiber needs its own, or a task parked inside a catch block would
@@ -249,6 +282,9 @@ class LoopCore final : public Loop {
 #if defined(SPINDLE_ASAN)
     __sanitizer_start_switch_fiber(from.exiting ? nullptr : &from.asan_fake_stack, to.asan_bottom,
                                    to.asan_size);
+#endif
+#if defined(SPINDLE_TSAN)
+    __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
     after_switch(boost::context::detail::jump_fcontext(to.fctx, &from));
   }
@@ -267,12 +303,40 @@ class LoopCore final : public Loop {
     }
     current_ = self.task;
     if (current_) current_->state_ = TaskBase::State::Running;
+    if (debug_) [[unlikely]]
+      note_resumed();
+  }
+  /// Debug mode: the running context starts its slice now; remembers where it resumed from.
+  void note_resumed() noexcept {
+    run_started_ = Clock::now();
+    resumed_in_ = current_ ? current_->parked_in_ : "";
+    resumed_at_ = current_ ? current_->parked_at_ : SourceLocation{};
   }
   void finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept;
   [[noreturn]] void exit_current() noexcept;
   void release_finished(TaskBase& t) noexcept;
   void cancel_all_live(CancelledError::Reason reason, bool force) noexcept;
   std::string describe_parked() const;
+
+ public:
+  /// One line about t for dump_tasks(): state, blocking call, site, time parked, stack.
+  void describe(std::ostream& out, const TaskBase& t) const;
+  /// Where t is parked: "parked in Lock::lock at f.cpp:41, held by Task-7".
+  static void describe_wait(std::ostream& out, const TaskBase& t);
+  /// Writes dump_tasks() to stderr in one piece (the dump signal's work).
+  void dump_to_stderr() noexcept;
+  /// The stack t runs on.
+  static Stack stack_of(const TaskBase& t) noexcept {
+    return {t.ctx_.stack_lo, t.ctx_.stack_size, t.ctx_.canary};
+  }
+  StackPool& pool() noexcept { return pool_; }
+
+ private:
+  /// Gives t's stack back to the pool (recording its high-water mark when tracked).
+  void return_stack(TaskBase& t) noexcept;
+  /// Debug mode: reports t if it ran longer than slow_callback_ since it resumed.
+  void check_slow(const TaskBase& t) noexcept;
+  [[noreturn]] static void canary_overwritten(const ExecContext& c) noexcept;
 
   // initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per switch.
   // constinit: no TLS init wrapper call from other translation units.
@@ -282,8 +346,11 @@ class LoopCore final : public Loop {
     void* caught;
     unsigned int uncaught;
   };
+  std::unique_ptr<StackPool> own_pool_;  // RunOptions asked for a pool of its own
   StackPool& pool_;
   EhGlobals* eh_globals_;
+  void* altstack_ = nullptr;  // the overflow handler's alternate stack, if this loop set it
+  int dump_slot_ = -1;        // this loop's entry in the dump signal's registry
   unsigned rounds_since_poll_ = 0;
   bool virtual_time_;
   Clock::time_point virtual_now_;

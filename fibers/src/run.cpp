@@ -3,7 +3,10 @@
 // The root context drives the loop and is resumed only when nothing is runnable. If tasks
 // are still alive then, every one of them is parked with nothing that could wake it: a
 // deadlock. They are cancelled (so their stacks unwind) and run() throws DeadlockError.
+#include <algorithm>
 #include <sstream>
+#include <unordered_map>
+#include <vector>
 
 #include "loop_core.hpp"
 
@@ -13,14 +16,67 @@ namespace {
 constexpr int kMaxShutdownRounds = 100;
 }
 
+namespace {
+// The task t's wait depends on (a Lock's holder, a joined task), if it is still parked.
+const TaskBase* next_in_chain(const TaskBase& t) {
+  const Waiter* w = t.parked_on_;
+  if (!w || !w->held_by || !*w->held_by) return nullptr;
+  const TaskBase* n = *w->held_by;
+  return n->state_ == TaskBase::State::Parked ? n : nullptr;
+}
+}  // namespace
+
 std::string LoopCore::describe_parked() const {
+  constexpr std::size_t kMaxListed = 100;
   std::ostringstream out;
   out << "deadlock: every task is parked and nothing can wake one (" << live_count_
       << (live_count_ == 1 ? " task" : " tasks") << ")";
-  const_cast<IntrusiveList<TaskBase, RegistryTag>&>(live_).for_each([&](TaskBase& t) {
-    const auto& at = t.parked_at_;
-    out << "\n  " << t.name() << " parked in " << t.parked_in_ << " at "
-        << (at.file_name()[0] ? at.file_name() : "?") << ':' << at.line();
+  auto& live = const_cast<IntrusiveList<TaskBase, RegistryTag>&>(live_);
+  // Tasks parked on the same object (an Event, a Queue, ...), to name fellow waiters.
+  std::unordered_map<const void*, std::vector<const TaskBase*>> by_object;
+  live.for_each([&](TaskBase& t) {
+    if (t.parked_on_ && t.parked_on_->object) by_object[t.parked_on_->object].push_back(&t);
+  });
+  std::size_t listed = 0;
+  live.for_each([&](TaskBase& t) {
+    if (++listed > kMaxListed) return;
+    out << "\n  " << t.name() << ' ';
+    describe_wait(out, t);
+    if (t.parked_on_ && t.parked_on_->object) {
+      const auto& peers = by_object[t.parked_on_->object];
+      if (peers.size() > 1) {
+        out << " (with";
+        std::size_t shown = 0;
+        for (const TaskBase* p : peers) {
+          if (p == &t) continue;
+          if (++shown > 3) {
+            out << " and " << peers.size() - 4 << " more";
+            break;
+          }
+          out << (shown > 1 ? ", " : " ") << p->name();
+        }
+        out << ')';
+      }
+    }
+  });
+  if (listed > kMaxListed) out << "\n  ... and " << listed - kMaxListed << " more";
+  // Who waits on whom: follow each chain; a chain that comes back to itself is a cycle.
+  std::unordered_map<const TaskBase*, int> state;  // 1: on the current path, 2: done
+  live.for_each([&](TaskBase& start) {
+    std::vector<const TaskBase*> path;
+    const TaskBase* t = &start;
+    while (t && state[t] == 0) {
+      state[t] = 1;
+      path.push_back(t);
+      t = next_in_chain(*t);
+    }
+    if (t && state[t] == 1) {
+      out << "\n  cycle: ";
+      auto it = std::find(path.begin(), path.end(), t);
+      for (; it != path.end(); ++it) out << (*it)->name() << " -> ";
+      out << t->name();
+    }
+    for (const TaskBase* p : path) state[p] = 2;
   });
   return out.str();
 }
@@ -38,7 +94,7 @@ void LoopCore::run_until_done(TaskBase& main) {
       live_.for_each([&](TaskBase& t) {
         IntrusiveList<TaskBase, RegistryTag>::erase(t);
         t.loop_ = nullptr;
-        pool_.release({t.ctx_.stack_lo, t.ctx_.stack_size});
+        return_stack(t);
         t.release();
       });
       live_count_ = 0;

@@ -1,5 +1,5 @@
-// Fiber-switch annotations for AddressSanitizer and valgrind. Only fiber.hpp and
-// stack_pool.cpp use them.
+// Fiber-switch annotations for AddressSanitizer, ThreadSanitizer and valgrind. Used by
+// loop_core.hpp (switches) and stack_pool.cpp (stack registration).
 #pragma once
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -17,4 +17,16 @@
 
 #if defined(SPINDLE_HAVE_VALGRIND)
 #include <valgrind/valgrind.h>
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define SPINDLE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SPINDLE_TSAN 1
+#endif
+#endif
+
+#if defined(SPINDLE_TSAN)
+#include <sanitizer/tsan_interface.h>
 #endif

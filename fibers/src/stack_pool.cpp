@@ -3,13 +3,15 @@
 // Layout of a chunk of N slots, each [guard page][usable stack], low to high addresses:
 //   | G | stack 0 | G | stack 1 | ... |
 // A stack grows down towards its own guard page. Chunks double in size (16 slots up to 1024)
-// so small programs map little and large ones need few mappings.
+// so small programs map little and large ones need few mappings. A slot whose guard page
+// could not be protected keeps the page unused and a canary at the bottom of the stack.
 #include "stack_pool.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <spindle/detail/introspect.hpp>
@@ -32,6 +34,14 @@ std::size_t read_max_map_count() {
   f >> v;
   return v;
 }
+
+// Each mprotect guard splits a mapping (about two more map entries): guards may use half of
+// the limit, the other half stays for the rest of the process.
+std::size_t budget_for(std::size_t max_map_count) { return max_map_count / 4; }
+
+// Shared by the pools of every thread that use the system limit.
+std::atomic<long> g_mprotect_budget{-1};       // -1: not read yet
+std::atomic<bool> g_guard_install_works{true};  // false once the kernel said EINVAL
 }  // namespace
 
 StackPool& StackPool::local() {
@@ -39,17 +49,26 @@ StackPool& StackPool::local() {
   return pool;
 }
 
-StackPool::StackPool()
+StackPool::StackPool(StackGuard policy, std::size_t max_map_count)
     : page_(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))),
-      // Each mprotect guard splits a mapping (about two more map entries); keep half of the
-      // system limit for the rest of the process.
-      mprotect_budget_(read_max_map_count() / 4) {}
+      try_guard_install_(policy == StackGuard::Auto),
+      try_mprotect_(policy != StackGuard::Canary),
+      own_budget_(max_map_count != 0),
+      budget_(budget_for(max_map_count)) {
+  if (!own_budget_ && g_mprotect_budget.load(std::memory_order_relaxed) < 0) {
+    long expected = -1;
+    g_mprotect_budget.compare_exchange_strong(
+        expected, static_cast<long>(budget_for(read_max_map_count())));
+  }
+}
 
 StackPool::~StackPool() {
 #if defined(SPINDLE_HAVE_VALGRIND)
   for (unsigned id : valgrind_ids_) VALGRIND_STACK_DEREGISTER(id);
 #endif
   for (const Chunk& c : chunks_) ::munmap(c.base, c.len);
+  // mprotect guards go with their mappings: give the budget back.
+  if (!own_budget_) g_mprotect_budget.fetch_add(static_cast<long>(carved(GuardMode::Mprotect)));
 }
 
 std::size_t StackPool::cached() const noexcept {
@@ -58,19 +77,28 @@ std::size_t StackPool::cached() const noexcept {
   return n;
 }
 
-bool StackPool::guard(void* page) noexcept {
-  if (mode_ == GuardMode::GuardInstall) {
-    if (::madvise(page, page_, MADV_GUARD_INSTALL) == 0) return true;
-    mode_ = GuardMode::Mprotect;  // kernel without guard regions: fall back once and for all
+bool StackPool::take_mprotect_budget() noexcept {
+  if (own_budget_) {
+    if (budget_ == 0) return false;
+    --budget_;
+    return true;
   }
-  if (mode_ == GuardMode::Mprotect) {
-    if (mprotect_budget_ > 0 && ::mprotect(page, page_, PROT_NONE) == 0) {
-      --mprotect_budget_;
-      return true;
-    }
-    mode_ = GuardMode::None;
+  long b = g_mprotect_budget.load(std::memory_order_relaxed);
+  while (b > 0 && !g_mprotect_budget.compare_exchange_weak(b, b - 1)) {
   }
-  return false;
+  return b > 0;
+}
+
+StackPool::GuardMode StackPool::guard(void* page) noexcept {
+  if (try_guard_install_ && g_guard_install_works.load(std::memory_order_relaxed)) {
+    if (::madvise(page, page_, MADV_GUARD_INSTALL) == 0) return GuardMode::GuardInstall;
+    if (errno == EINVAL) g_guard_install_works.store(false);  // an older kernel
+  }
+  if (try_mprotect_ && take_mprotect_budget()) {
+    if (::mprotect(page, page_, PROT_NONE) == 0) return GuardMode::Mprotect;
+    if (own_budget_) ++budget_;  // ENOMEM: the real limit is lower than the budget
+  }
+  return GuardMode::Canary;
 }
 
 void StackPool::grow(std::size_t usable, SizeClass& sc) {
@@ -88,36 +116,57 @@ void StackPool::grow(std::size_t usable, SizeClass& sc) {
   // Push in reverse so the lowest slot is handed out first.
   for (std::size_t i = n; i-- > 0;) {
     char* s = static_cast<char*>(base) + i * slot;
-    guard(s);
+    const GuardMode m = guard(s);
+    ++carved_[static_cast<int>(m)];
     char* lo = s + page_;
 #if defined(SPINDLE_HAVE_VALGRIND)
     if (RUNNING_ON_VALGRIND) valgrind_ids_.push_back(VALGRIND_STACK_REGISTER(lo, lo + usable));
 #endif
-    sc.free.push_back(lo);
+    sc.free.push_back(
+        {lo, usable, m == GuardMode::Canary ? reinterpret_cast<std::uint64_t*>(lo) : nullptr});
   }
 }
 
-Stack StackPool::allocate(std::size_t usable) {
+Stack StackPool::allocate(std::size_t usable, bool fresh) {
   usable = std::max(usable, kMinStack);
   usable = (usable + page_ - 1) / page_ * page_;
   SizeClass& sc = classes_[usable];
   if (sc.free.empty()) grow(usable, sc);
-  void* lo = sc.free.back();
+  const Stack s = sc.free.back();
   sc.free.pop_back();
   ++in_use_;
 #if defined(SPINDLE_ASAN)
   // A finished task's last frames are abandoned, not unwound: clear their poisoning so the
   // next task on this stack starts clean.
-  __asan_unpoison_memory_region(lo, usable);
+  __asan_unpoison_memory_region(s.lo, usable);
 #endif
-  return {lo, usable};
+  // Everything but the top page (which the task touches at once) goes back to the kernel.
+  if (fresh) ::madvise(s.lo, s.size - page_, MADV_DONTNEED);
+  if (s.canary) *s.canary = kStackCanary;
+  return s;
 }
 
 void StackPool::release(Stack s) noexcept {
   // The size class exists: allocate() created it. push_back cannot throw: grow() reserved
   // room for every slot of the class.
-  classes_.find(s.size)->second.free.push_back(s.lo);
+  classes_.find(s.size)->second.free.push_back(s);
   --in_use_;
+}
+
+std::size_t StackPool::used(const Stack& s) const noexcept {
+  // The canary keeps the bottom page resident: look above it.
+  char* const lo = static_cast<char*>(s.lo) + (s.canary ? page_ : 0);
+  char* const top = static_cast<char*>(s.lo) + s.size;
+  unsigned char vec[64];
+  for (char* p = lo; p < top;) {
+    const std::size_t pages = std::min<std::size_t>(64, static_cast<std::size_t>(top - p) / page_);
+    if (::mincore(p, pages * page_, vec) != 0) return 0;
+    for (std::size_t i = 0; i < pages; ++i) {
+      if (vec[i] & 1) return static_cast<std::size_t>(top - (p + i * page_));
+    }
+    p += pages * page_;
+  }
+  return 0;
 }
 
 std::size_t stacks_in_use() noexcept { return StackPool::local().in_use(); }

@@ -25,6 +25,13 @@ thread_local std::size_t tls_task_states = 0;
 
 std::size_t live_task_states() noexcept { return tls_task_states; }
 
+StackCounts stack_counts() noexcept {
+  LoopCore* loop = LoopCore::current_or_null();
+  const StackPool& p = loop ? loop->pool() : StackPool::local();
+  return {p.carved(StackPool::GuardMode::GuardInstall), p.carved(StackPool::GuardMode::Mprotect),
+          p.carved(StackPool::GuardMode::Canary)};
+}
+
 TaskBase::TaskBase() noexcept : ReadyNode(Kind::Task) {
   ctx_.task = this;
   ++tls_task_states;
@@ -52,13 +59,18 @@ void TaskBase::last_reference_gone() noexcept {
 // --- start / finish ----------------------------------------------------------------------------
 
 void LoopCore::start(TaskBase& t, TaskStartOptions opts) {
-  const Stack s = pool_.allocate(opts.stack_size ? opts.stack_size : default_stack_size_);
+  const Stack s =
+      pool_.allocate(opts.stack_size ? opts.stack_size : default_stack_size_, track_stack_);
   t.loop_ = this;
   t.context_ = ContextData::acquire(current_context());  // a copy of the parent's values
   t.id_ = next_task_id_++;
   t.name_ = std::move(opts.name);
   t.ctx_.stack_lo = s.lo;
   t.ctx_.stack_size = s.size;
+  t.ctx_.canary = s.canary;
+#if defined(SPINDLE_TSAN)
+  t.ctx_.tsan_fiber = __tsan_create_fiber(0);
+#endif
   t.ctx_.asan_bottom = s.lo;
   t.ctx_.asan_size = s.size;
   t.ctx_.fctx = ctx::make_fcontext(static_cast<char*>(s.lo) + s.size, s.size, &task_entry);
@@ -148,13 +160,16 @@ void start_task(TaskBase* t, TaskStartOptions opts) {
 
 namespace {
 struct JoinWaiter : DoneWaiter, Waiter {
-  JoinWaiter() {
+  explicit JoinWaiter(TaskBase* t) : target(t) {
+    held_by = &target;
+    joins = true;
     on_done = [](DoneWaiter& d, TaskBase&) noexcept {
       auto& j = static_cast<JoinWaiter&>(d);
       j.task->loop_->wake(j, WakeReason::Granted);
     };
     detach = [](Waiter& w) noexcept { static_cast<JoinWaiter&>(w).ListHook<DoneTag>::unlink(); };
   }
+  TaskBase* target;
 };
 }  // namespace
 
@@ -165,7 +180,7 @@ void wait_task(TaskBase& t, SourceLocation where, bool forward) {
   if (&t == &self) throw std::logic_error(std::string(what) + ": a task cannot wait for itself");
   if (t.done()) return;
   const AnyTask keep(&t);  // the caller's handle may go away while we wait
-  JoinWaiter j;
+  JoinWaiter j(&t);
   t.done_waiters_.push_back(j);
   if (loop.park(j, what, where) == WakeReason::Granted && !LoopCore::must_deliver(self)) return;
   // Cancelled while waiting: join forwards the cancellation, waits (uninterruptibly) for t
@@ -224,6 +239,11 @@ bool AnyTask::cancel(std::string msg, SourceLocation where) {
   if (t_->done() || !t_->loop_) return false;
   detail::LoopCore& loop = *t_->loop_;
   return loop.cancel(*t_, loop.origin(CancelledError::Reason::Requested, std::move(msg), where));
+}
+
+std::size_t AnyTask::stack_used() const noexcept {
+  if (t_->done() || !t_->loop_ || !t_->ctx_.stack_lo) return t_->stack_used_;
+  return t_->loop_->pool().used(detail::LoopCore::stack_of(*t_));
 }
 
 int AnyTask::uncancel() noexcept { return static_cast<int>(detail::LoopCore::uncancel(*t_)); }

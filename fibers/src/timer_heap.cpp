@@ -5,25 +5,25 @@ namespace spindle::detail {
 
 void TimerHeap::push(TimerEntry& e) {
   e.seq = seq_++;
-  heap_.push_back(&e);
+  heap_.push_back({e.deadline.time_since_epoch().count(), e.seq, &e});
   e.index = heap_.size() - 1;
   sift_up(e.index);
 }
 
 TimerEntry* TimerHeap::pop() noexcept {
-  TimerEntry* e = heap_.front();
+  TimerEntry* e = heap_.front().e;
   remove(*e);
   return e;
 }
 
 void TimerHeap::remove(TimerEntry& e) noexcept {
   const std::size_t i = e.index;
-  TimerEntry* last = heap_.back();
+  const Slot last = heap_.back();
   heap_.pop_back();
   e.index = TimerEntry::kNotQueued;
-  if (last == &e) return;
+  if (last.e == &e) return;
   place(i, last);
-  if (i > 0 && before(last, heap_[(i - 1) / 2])) {
+  if (i > 0 && before(last, heap_[(i - 1) / kArity])) {
     sift_up(i);
   } else {
     sift_down(i);
@@ -31,28 +31,32 @@ void TimerHeap::remove(TimerEntry& e) noexcept {
 }
 
 void TimerHeap::sift_up(std::size_t i) noexcept {
-  TimerEntry* e = heap_[i];
+  const Slot s = heap_[i];
   while (i > 0) {
-    const std::size_t parent = (i - 1) / 2;
-    if (!before(e, heap_[parent])) break;
+    const std::size_t parent = (i - 1) / kArity;
+    if (!before(s, heap_[parent])) break;
     place(i, heap_[parent]);
     i = parent;
   }
-  place(i, e);
+  place(i, s);
 }
 
 void TimerHeap::sift_down(std::size_t i) noexcept {
-  TimerEntry* e = heap_[i];
+  const Slot s = heap_[i];
   const std::size_t n = heap_.size();
   for (;;) {
-    std::size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
-    if (!before(heap_[child], e)) break;
-    place(i, heap_[child]);
-    i = child;
+    const std::size_t first = kArity * i + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    const std::size_t end = first + kArity < n ? first + kArity : n;
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (before(heap_[c], heap_[best])) best = c;
+    }
+    if (!before(heap_[best], s)) break;
+    place(i, heap_[best]);
+    i = best;
   }
-  place(i, e);
+  place(i, s);
 }
 
 }  // namespace spindle::detail

@@ -1,6 +1,7 @@
 // run(): the entry point that owns a loop for the duration of one main task.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <spindle/detail/config.hpp>
@@ -11,12 +12,40 @@
 
 namespace spindle {
 
+/// How fiber stacks are protected against overflow (README, "Stacks").
+enum class StackGuard {
+  /// A guard page per stack: MADV_GUARD_INSTALL where the kernel has it (no map-count
+  /// cost), else mprotect while a quarter of vm.max_map_count lasts, then a canary.
+  Auto,
+  /// As Auto but without MADV_GUARD_INSTALL: mprotect guards, then canaries.
+  Mprotect,
+  /// No guard pages: a canary word at the bottom of each stack, checked at every switch.
+  Canary,
+};
+
 /// Options for run().
 struct RunOptions {
-  /// Debug mode (also switched on by the environment variable SPINDLE_DEBUG=1).
+  /// Debug mode (also switched on by the environment variable SPINDLE_DEBUG=1): slow-callback
+  /// warnings, stack use tracking, reports of swallowed cancellations.
   bool debug = false;
+  /// In debug mode, a task or callback running longer than this without parking is reported
+  /// (naming the task and where it last resumed). asyncio: loop.slow_callback_duration
+  std::chrono::nanoseconds slow_callback = std::chrono::milliseconds(100);
+  /// Measure each task's stack high-water mark exactly (AnyTask::stack_used(), dump_tasks()).
+  /// Costs page faults: a reused stack's pages are given back to the kernel first. On in
+  /// debug mode.
+  bool track_stack_use = false;
+  /// A signal (e.g. SIGQUIT or SIGUSR1) that makes the loop write dump_tasks() to stderr at
+  /// its next switch; 0 (the default) installs no handler.
+  int dump_signal = 0;
   /// Default usable stack size of this loop's tasks, in bytes; 0 means 128 KiB.
   std::size_t stack_size = 0;
+  /// Stack protection. Anything but Auto, or a nonzero max_map_count, gives the loop a
+  /// stack pool of its own instead of the thread's shared one.
+  StackGuard stack_guard = StackGuard::Auto;
+  /// Replaces /proc/sys/vm/max_map_count when budgeting mprotect guards; 0 reads the system
+  /// value. Lets a test reach the canary fallback quickly.
+  std::size_t max_map_count = 0;
   /// Virtual time: the loop's clock stands still while tasks run and jumps straight to the
   /// next timer's deadline when every task is parked, so timeouts and sleeps take no real
   /// time and fire in a fully deterministic order (Tokio's time::pause). Use it in tests;

@@ -61,6 +61,13 @@ class SPINDLE_API AnyTask {
   void set_name(std::string name) { t_->name_ = std::move(name); }
   /// A number unique among this loop's tasks (the n of "Task-<n>").
   std::uint64_t id() const noexcept { return t_->id_; }
+  /// The task's usable stack size in bytes (0 before it was started).
+  std::size_t stack_size() const noexcept { return t_->ctx_.stack_size; }
+  /// How deep the task's stack has been used, in bytes, to the page. Exact when stack use is
+  /// tracked (RunOptions::track_stack_use or debug mode); otherwise an upper bound (pages
+  /// touched by this task or by earlier tasks on the same stack). After the task finished:
+  /// its final high-water mark if tracked, else 0.
+  std::size_t stack_used() const noexcept;
 
   /// Requests cancellation: a CancelledError(msg) is thrown at the task's current or next
   /// blocking call (held back inside a CancelShield); a task that never started never runs

@@ -31,6 +31,7 @@ void Lock::lock(SourceLocation where) {
                            " already holds this lock (spindle::Lock is not recursive)");
   }
   detail::QueuedWaiter w;
+  w.held_by = &owner_;
   const auto r = waiters_.park(w, "Lock::lock", where);
   if (r == detail::WakeReason::Error) {
     throw std::logic_error("Lock::lock: the lock was destroyed while this task waited");

@@ -19,6 +19,7 @@ WakeReason WaitList::park(QueuedWaiter& w, const char* what, SourceLocation wher
   LoopCore& loop = LoopCore::require();
   loop.require_task(what);
   w.list = this;
+  w.object = this;
   w.detach = &WaitList::detach;
   list_.push_back(w);
   ++size_;

@@ -9,6 +9,14 @@ namespace spindle::detail {
 SPINDLE_API std::size_t stacks_in_use() noexcept;
 /// Stacks of this thread's pool waiting for reuse.
 SPINDLE_API std::size_t stacks_cached() noexcept;
+/// How many stacks the running loop's pool (this thread's pool outside a loop) carved with
+/// each protection.
+struct StackCounts {
+  std::size_t guard_install = 0;  // MADV_GUARD_INSTALL guard page
+  std::size_t mprotect = 0;       // mprotect guard page
+  std::size_t canary = 0;         // canary word, no guard page
+};
+SPINDLE_API StackCounts stack_counts() noexcept;
 /// Task states (Task<R> shared states) alive on this thread.
 SPINDLE_API std::size_t live_task_states() noexcept;
 }  // namespace spindle::detail

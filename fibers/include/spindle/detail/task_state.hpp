@@ -5,6 +5,7 @@
 // task has finished and its stack is returned). The fiber stack holds only the running frames.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -38,12 +39,17 @@ enum class WakeReason : std::uint8_t { None, Granted, Timeout, Cancelled, Error,
 /// One parked task's entry on a wait structure. Lives on the parking fiber's own stack.
 /// `detach` removes it from that structure in O(1); cancellation calls it. A waiter that is
 /// not `interruptible` (e.g. join waiting for a forwarded cancellation to finish) is woken
-/// by cancellation only when forced (deadlock teardown).
+/// by cancellation only when forced (deadlock teardown). `held_by` and `object` only feed
+/// the deadlock report and dump_tasks(): the slot naming the task this wait depends on (a
+/// Lock's owner, a join's target) and the object waited on (tasks on the same one are grouped).
 struct Waiter {
   TaskBase* task = nullptr;
   WakeReason reason = WakeReason::None;
   bool interruptible = true;
   void (*detach)(Waiter&) noexcept = nullptr;
+  TaskBase* const* held_by = nullptr;
+  const void* object = nullptr;
+  bool joins = false;  // held_by is the task this one waits to finish, not a holder
 };
 
 struct DoneTag;
@@ -66,7 +72,9 @@ struct ExecContext {
   void* eh_caught = nullptr;  // this context's C++ caught-exception stack while switched out
   unsigned eh_uncaught = 0;   // and its std::uncaught_exceptions() count
   TaskBase* task = nullptr;   // null for the root context
-  bool exiting = false;       // set by a finished task on its final switch
+  std::uint64_t* canary = nullptr;  // an unguarded stack's canary word, checked at switches
+  void* tsan_fiber = nullptr;       // ThreadSanitizer's fiber handle (TSan builds)
+  bool exiting = false;             // set by a finished task on its final switch
 };
 
 /// Type-independent part of every task.
@@ -112,6 +120,8 @@ class SPINDLE_API TaskBase : public ReadyNode, public ListHook<RegistryTag> {
   Waiter* parked_on_ = nullptr;     // the waiter while parked and not yet woken
   SourceLocation parked_at_;        // the blocking call's site
   const char* parked_in_ = "";      // the blocking call's name, e.g. "Task::join"
+  std::chrono::steady_clock::time_point parked_since_;  // coarse time of the last park
+  std::size_t stack_used_ = 0;  // high-water mark recorded when it finished (tracked stacks)
   IntrusiveList<DoneWaiter, DoneTag> done_waiters_;
   ContextData* context_ = nullptr;  // ContextVar values (shared, copy-on-write)
 
