@@ -347,6 +347,9 @@ BOOST_AUTO_TEST_CASE(a_bad_dump_signal_is_refused_and_leaks_nothing) {
   spindle::RunOptions neg;
   neg.dump_signal = -3;
   BOOST_CHECK_THROW(spindle::run([] {}, std::move(neg)), std::invalid_argument);
+  spindle::RunOptions slack;
+  slack.timer_slack = -1ms;
+  BOOST_CHECK_THROW(spindle::run([] {}, std::move(slack)), std::invalid_argument);
   BOOST_TEST(spindle::run([] { return 7; }) == 7);  // no loop was left behind
 }
 

@@ -53,6 +53,7 @@ LoopCore::LoopCore(RunOptions opts)
       debug_(opts.debug || env_debug()),
       track_stack_(opts.track_stack_use || debug_),
       slow_callback_(std::chrono::duration_cast<Clock::duration>(opts.slow_callback)),
+      timer_slack_(std::chrono::duration_cast<Clock::duration>(opts.timer_slack)),
       handler_(std::move(opts.exception_handler)),
       own_pool_(own_pool_for(opts)),
       pool_(own_pool_ ? *own_pool_ : StackPool::local()),
@@ -60,6 +61,12 @@ LoopCore::LoopCore(RunOptions opts)
       virtual_time_(opts.virtual_time),
       virtual_now_(Clock::now()),
       coarse_slack_(coarse_slack()) {
+  if (opts.timer_slack.count() < 0) {
+    throw std::invalid_argument("RunOptions::timer_slack must not be negative");
+  }
+  if (opts.slow_callback.count() < 0) {
+    throw std::invalid_argument("RunOptions::slow_callback must not be negative");
+  }
   if (tls_current_) {
     throw std::logic_error("spindle::run: a loop is already running on this thread");
   }
@@ -240,7 +247,7 @@ bool LoopCore::idle_wait() noexcept {
     return true;
   }
   std::optional<Clock::time_point> deadline;
-  if (!timers_.empty() && !virtual_time_) deadline = timers_.top_deadline();
+  if (!timers_.empty() && !virtual_time_) deadline = timers_.top_deadline() + timer_slack_;
   reactor_->poll(deadline);
   return true;
 }
@@ -283,7 +290,7 @@ void LoopCore::throw_cancelled(TaskBase& t) {
   t.cancel_pending_ = false;
   t.cancel_delivered_ = true;
   t.delivered_at_ = t.parked_at_;
-  throw CancelledError(t.cancel_error_);
+  throw CancelledError(t.cancel_error());
 }
 
 // --- reporting -----------------------------------------------------------------------------

@@ -239,6 +239,7 @@ class LoopCore final : public Loop {
   bool debug_;
   bool track_stack_;                 // exact stack high-water marks (fresh stacks)
   Clock::duration slow_callback_;    // debug mode: report runs longer than this
+  Clock::duration timer_slack_;      // an idle loop may sleep this much past a deadline
   Clock::time_point run_started_;    // debug mode: when the running context resumed
   const char* resumed_in_ = "";      // debug mode: the blocking call it resumed from
   SourceLocation resumed_at_;        // and that call's site

@@ -42,6 +42,11 @@ TaskBase::~TaskBase() {
   --tls_task_states;
 }
 
+const CancelledError& TaskBase::cancel_error() const noexcept {
+  static const CancelledError bare;
+  return cancel_error_ ? *cancel_error_ : bare;
+}
+
 std::string TaskBase::name() const { return name_.empty() ? "Task-" + std::to_string(id_) : name_; }
 
 void TaskBase::last_reference_gone() noexcept {
@@ -85,7 +90,7 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
   if (!error && (cancelled || t.cancel_pending_)) {
     // Cancelled before it started, or cancelled while running and returned before its next
     // blocking call: asyncio marks both cancelled.
-    error = std::make_exception_ptr(t.cancel_error_);
+    error = std::make_exception_ptr(t.cancel_error());
     cancelled = true;
   } else if (!error && t.cancel_delivered_ && t.cancels_requested_ > 0 && debug_) {
     // It caught a CancelledError and returned normally without uncancel(): usually a bug
@@ -94,7 +99,7 @@ void LoopCore::finish(TaskBase& t, std::exception_ptr error, bool cancelled) noe
     report("Task swallowed a cancellation: CancelledError was thrown at " +
                std::string(at.file_name()) + ":" + std::to_string(at.line()) +
                " but the task finished normally without uncancel()",
-           std::make_exception_ptr(t.cancel_error_), &t);
+           std::make_exception_ptr(t.cancel_error()), &t);
   }
   t.cancel_pending_ = false;
   t.error_ = std::move(error);
@@ -139,9 +144,13 @@ bool LoopCore::cancel(TaskBase& t, const CancelledError& why, bool force) noexce
   if (!t.cancel_pending_) {  // several requests before delivery: the first one is thrown
     t.cancel_pending_ = true;
     try {
-      t.cancel_error_ = why;
+      if (t.cancel_error_) {
+        *t.cancel_error_ = why;
+      } else {
+        t.cancel_error_ = std::make_unique<CancelledError>(why);
+      }
     } catch (...) {  // out of memory copying the text: deliver a bare cancellation
-      t.cancel_error_ = CancelledError();
+      t.cancel_error_.reset();
     }
   }
   if (t.state_ == TaskBase::State::Parked && t.parked_on_ && interrupts(*t.parked_on_)) {
@@ -187,7 +196,7 @@ void wait_task(TaskBase& t, SourceLocation where, bool forward) {
   // to finish, then raises CancelledError in the caller; shield raises it at once.
   if (forward && !t.done()) {
     loop.cancel(
-        t, loop.origin(CancelledError::Reason::Forwarded, self.cancel_error_.message(), where));
+        t, loop.origin(CancelledError::Reason::Forwarded, self.cancel_error().message(), where));
     j.interruptible = false;
     t.done_waiters_.push_back(j);
     loop.park(j, what, where);  // returns early only when forced (deadlock teardown)

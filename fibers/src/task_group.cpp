@@ -116,7 +116,7 @@ void TaskGroup::finish(std::exception_ptr body_error, bool body_cancelled) {
       // Consume the cancellation, as asyncio catches the CancelledError here.
       parent.cancel_pending_ = false;
       if (!st.aborting) {
-        propagate = std::make_exception_ptr(parent.cancel_error_);
+        propagate = std::make_exception_ptr(parent.cancel_error());
         st.abort(parent.name(), "the TaskGroup's task was cancelled");
       }
     }

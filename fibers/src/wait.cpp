@@ -101,7 +101,7 @@ bool wait_tasks(TaskBase* const* tasks, std::size_t n, WaitMode mode,
   if (r == WakeReason::Cancelled || LoopCore::must_deliver(self)) {
     if (cancel_children_on_cancel) {
       const CancelledError why =
-          loop.origin(CancelledError::Reason::Forwarded, self.cancel_error_.message(), where);
+          loop.origin(CancelledError::Reason::Forwarded, self.cancel_error().message(), where);
       for (std::size_t i = 0; i < n; ++i) loop.cancel(*tasks[i], why);
       mw.mode = WaitMode::All;  // now wait for every child, uninterruptibly
       mw.interruptible = false;

@@ -38,6 +38,11 @@ struct RunOptions {
   /// A signal (e.g. SIGQUIT or SIGUSR1) that makes the loop write dump_tasks() to stderr at
   /// its next switch; 0 (the default) installs no handler.
   int dump_signal = 0;
+  /// How late an idle loop may wake for a timer, so that timers due close together fire in
+  /// one wake-up instead of one each (timers never fire early; a busy loop checks them every
+  /// round). asyncio's epoll loop rounds its waits up to whole milliseconds; 0 wakes as
+  /// precisely as the kernel allows.
+  std::chrono::nanoseconds timer_slack = std::chrono::microseconds(500);
   /// Default usable stack size of this loop's tasks, in bytes; 0 means 128 KiB.
   std::size_t stack_size = 0;
   /// Stack protection. Anything but Auto, or a nonzero max_map_count, gives the loop a
