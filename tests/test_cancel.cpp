@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(no_swallow_report_outside_debug_mode) {
         t.join();
       },
       spindle_test::with_virtual_time(reports.options()));
-  BOOST_TEST(reports.items.empty());
+  BOOST_TEST(reports.items.size() == (spindle_test::env_debug() ? 1u : 0u));
 }
 
 SPINDLE_TEST_CASE(each_task_keeps_its_own_exception_in_a_catch_block) {

@@ -110,11 +110,13 @@ class StderrCapture {
   return buf[sizeof buf - 1];
 }
 
-// True when SPINDLE_DEBUG=1 (meson test --setup debug) switches debug mode on everywhere.
-bool env_debug() {
-  const char* v = std::getenv("SPINDLE_DEBUG");
-  return v && *v && *v != '0';
+// True under valgrind, which preloads its own malloc.
+bool under_valgrind() {
+  const char* p = std::getenv("LD_PRELOAD");
+  return p && std::string(p).find("vgpreload") != std::string::npos;
 }
+
+
 
 }  // namespace
 
@@ -147,12 +149,12 @@ BOOST_AUTO_TEST_CASE(dump_tasks_lists_state_site_time_parked_and_stack) {
       },
       spindle_test::virtual_time());
   BOOST_TEST_MESSAGE(dump);
-  BOOST_TEST(contains(dump, "Task-1: running; stack 128 KiB, at most "));
+  BOOST_TEST(contains(dump, "Task-1: running; stack 128 KiB, "));
   BOOST_TEST(contains(dump, "waiter: parked in Lock::lock at "));
   BOOST_TEST(contains(dump, "test_debug.cpp:"));
   BOOST_TEST(contains(dump, ", held by Task-1, for 2500 ms; stack 128 KiB"));
   BOOST_TEST(contains(dump, "sleeper: parked in sleep at "));
-  BOOST_TEST(contains(dump, ", for 2500 ms; stack 64 KiB, at most "));
+  BOOST_TEST(contains(dump, ", for 2500 ms; stack 64 KiB, "));
   BOOST_TEST(contains(dump, "late: scheduled (not started)"));
   BOOST_TEST(!contains(dump, "fresh"));  // finished tasks are not listed
   BOOST_CHECK_THROW(spindle::dump_tasks(std::cout), std::logic_error);
@@ -184,7 +186,7 @@ BOOST_AUTO_TEST_CASE(stack_use_is_exact_when_tracked) {
 }
 
 BOOST_AUTO_TEST_CASE(untracked_stack_use_is_an_upper_bound) {
-  if (env_debug()) return;  // debug mode tracks stack use
+  if (spindle_test::env_debug()) return;  // debug mode tracks stack use
   spindle::run([] {
     spindle::spawn([] { return use_stack(40 * 1024); }).join();
     auto t = spindle::spawn([] { spindle::yield_now(); });
@@ -309,7 +311,7 @@ BOOST_AUTO_TEST_CASE(debug_mode_warns_about_a_task_that_runs_too_long) {
 }
 
 BOOST_AUTO_TEST_CASE(slow_tasks_are_not_reported_outside_debug_mode) {
-  if (env_debug()) return;
+  if (spindle_test::env_debug()) return;
   spindle_test::Reports reports;
   spindle::RunOptions opts = reports.options();
   opts.slow_callback = 1ms;
@@ -371,8 +373,9 @@ BOOST_AUTO_TEST_CASE(stack_pool_reuse_does_not_grow_over_100k_spawn_join_cycles)
 #else
     (void)maps_before;
 #endif
-#if !defined(SPINDLE_TEST_ASAN)  // ASan's quarantine keeps freed task states resident
-    BOOST_TEST(rss_kib() - rss_before < 1024);
+    // ASan's and valgrind's quarantines keep freed task states resident for a while.
+#if !defined(SPINDLE_TEST_ASAN)
+    if (!under_valgrind()) BOOST_TEST(rss_kib() - rss_before < 1024);
 #else
     (void)rss_before;
 #endif

@@ -5,6 +5,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <dirent.h>
+
+#include <cstdlib>
 #include <spindle/detail/introspect.hpp>
 #include <spindle/spindle.hpp>
 #include <string>
@@ -35,6 +37,12 @@ struct Reports {
 inline spindle::RunOptions with_virtual_time(spindle::RunOptions o) {
   o.virtual_time = true;
   return o;
+}
+
+/// True when SPINDLE_DEBUG=1 (`meson test --setup debug`) switches debug mode on everywhere.
+inline bool env_debug() {
+  const char* v = std::getenv("SPINDLE_DEBUG");
+  return v && *v && *v != '0';
 }
 
 /// How many fds this process has open (for leak checks).
