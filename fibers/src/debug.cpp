@@ -83,6 +83,12 @@ void LoopCore::dump_to_stderr() noexcept {
   }
 }
 
+void LoopCore::note_resumed() noexcept {
+  run_started_ = Clock::now();
+  resumed_in_ = current_ ? current_->parked_in_ : "";
+  resumed_at_ = current_ ? current_->parked_at_ : SourceLocation{};
+}
+
 void LoopCore::check_slow(const TaskBase& t) noexcept {
   const auto took = Clock::now() - run_started_;
   if (took <= slow_callback_) return;

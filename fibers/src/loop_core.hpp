@@ -269,7 +269,7 @@ class LoopCore final : public Loop {
   void drain_remote() noexcept;
   bool idle_wait() noexcept;
   void run_callback(CallbackNode* n) noexcept;
-  void switch_to(ExecContext& from, ExecContext& to) noexcept {
+  [[gnu::always_inline]] void switch_to(ExecContext& from, ExecContext& to) noexcept {
     if (from.canary && *from.canary != kStackCanary) [[unlikely]]
       canary_overwritten(from);
     running_ = &to;
@@ -291,7 +291,7 @@ class LoopCore final : public Loop {
   }
   /// Runs in the context just resumed: records where the previous one stopped (or returns
   /// its stack if it finished) and makes the resumed task current.
-  void after_switch(boost::context::detail::transfer_t t) noexcept {
+  [[gnu::always_inline]] void after_switch(boost::context::detail::transfer_t t) noexcept {
     auto* prev = static_cast<ExecContext*>(t.data);
     ExecContext& self = *running_;
 #if defined(SPINDLE_ASAN)
@@ -308,11 +308,8 @@ class LoopCore final : public Loop {
       note_resumed();
   }
   /// Debug mode: the running context starts its slice now; remembers where it resumed from.
-  void note_resumed() noexcept {
-    run_started_ = Clock::now();
-    resumed_in_ = current_ ? current_->parked_in_ : "";
-    resumed_at_ = current_ ? current_->parked_at_ : SourceLocation{};
-  }
+  /// Out of line so that the switch path stays small.
+  [[gnu::cold, gnu::noinline]] void note_resumed() noexcept;
   void finish(TaskBase& t, std::exception_ptr error, bool cancelled) noexcept;
   [[noreturn]] void exit_current() noexcept;
   void release_finished(TaskBase& t) noexcept;
