@@ -87,14 +87,16 @@ void run_in_thread(std::shared_ptr<ThreadJob> job, SourceLocation where) {
   ContextData* ctx = ContextData::acquire(current_context());
   LoopCore* lp = &loop;
   try {
-    loop.workers().submit([job, ctx, lp] {
+    loop.workers().submit([job, ctx, lp]() mutable {
       {
         ContextScope scope(ctx);  // the caller's ContextVar values
         job->run();
       }
       ContextData::release(ctx);
-      // Back on the loop: wake the task if it still waits (it may have been cancelled).
-      lp->post([job, lp] {
+      // Back on the loop: wake the task if it still waits (it may have been cancelled). The
+      // worker hands its reference over, so the job (and the result or exception in it) is
+      // always destroyed on the loop's thread, never by a worker racing with the task.
+      lp->post([job = std::move(job), lp] {
         --lp->jobs_;
         if (Waiter* w = job->waiter) {
           job->waiter = nullptr;
