@@ -130,7 +130,7 @@ void StackPool::grow(std::size_t usable, SizeClass& sc) {
 Stack StackPool::allocate(std::size_t usable, bool fresh) {
   usable = std::max(usable, kMinStack);
   usable = (usable + page_ - 1) / page_ * page_;
-  SizeClass& sc = classes_[usable];
+  SizeClass& sc = size_class(usable);
   if (sc.free.empty()) grow(usable, sc);
   const Stack s = sc.free.back();
   sc.free.pop_back();
@@ -147,9 +147,9 @@ Stack StackPool::allocate(std::size_t usable, bool fresh) {
 }
 
 void StackPool::release(Stack s) noexcept {
-  // The size class exists: allocate() created it. push_back cannot throw: grow() reserved
-  // room for every slot of the class.
-  classes_.find(s.size)->second.free.push_back(s);
+  // The size class exists: allocate() created it, so size_class() cannot throw here.
+  // push_back cannot throw either: grow() reserved room for every slot of the class.
+  size_class(s.size).free.push_back(s);
   --in_use_;
 }
 

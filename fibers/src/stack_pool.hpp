@@ -71,11 +71,22 @@ class StackPool {
     std::size_t len;
   };
   void grow(std::size_t usable, SizeClass& sc);
+  /// The size class for `usable` bytes (created if new). Map nodes never move, so the last
+  /// one used is cached: programs mostly spawn one stack size.
+  SizeClass& size_class(std::size_t usable) {
+    if (usable != last_size_) {
+      last_class_ = &classes_[usable];
+      last_size_ = usable;
+    }
+    return *last_class_;
+  }
   GuardMode guard(void* page) noexcept;
   bool take_mprotect_budget() noexcept;
 
   std::size_t page_;
   std::map<std::size_t, SizeClass> classes_;
+  std::size_t last_size_ = 0;
+  SizeClass* last_class_ = nullptr;
   std::vector<Chunk> chunks_;
   std::vector<unsigned> valgrind_ids_;
   std::size_t in_use_ = 0;
