@@ -30,6 +30,35 @@ SPINDLE_REALTIME_TEST_CASE(sleep_lasts_at_least_its_duration) {
   BOOST_TEST((loop.time() >= deadline));
 }
 
+BOOST_AUTO_TEST_CASE(timer_slack_lets_close_timers_share_a_wake_up) {
+  // An idle loop sleeps until the first deadline plus the slack: with 300 ms of slack, the
+  // 50 ms sleeper wakes together with the 70 ms one (never before its own deadline), and the
+  // order of deadlines is kept. (The loop must be idle by the first deadline: 50 ms leaves a
+  // slow machine plenty of time to start three tasks.)
+  spindle::RunOptions opts;
+  opts.timer_slack = 300ms;
+  std::vector<int> order;
+  std::vector<spindle::Clock::duration> woke;
+  spindle::run(
+      [&] {
+        const auto t0 = spindle::Loop::current().time();
+        std::vector<spindle::Task<void>> ts;
+        for (int ms : {70, 50, 60}) {
+          ts.push_back(spindle::spawn([&, ms] {
+            spindle::sleep(std::chrono::milliseconds(ms));
+            order.push_back(ms);
+            woke.push_back(spindle::Loop::current().time() - t0);
+          }));
+        }
+        spindle::gather(ts);
+      },
+      std::move(opts));
+  BOOST_TEST(order == (std::vector<int>{50, 60, 70}));
+  BOOST_REQUIRE(woke.size() == 3u);
+  BOOST_TEST((woke[0] >= 70ms));  // held back past the last deadline: one wake-up for all
+  BOOST_TEST((woke[2] >= 70ms));
+}
+
 SPINDLE_TEST_CASE(sleep_zero_and_past_deadlines_yield) {
   std::vector<std::string> trace;
   auto other = spindle::spawn([&] { trace.push_back("other"); });
