@@ -7,9 +7,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -91,6 +94,11 @@ void EpollReactor::wake() noexcept {
   [[maybe_unused]] auto n = ::write(eventfd_, &one, sizeof one);
 }
 
+namespace {
+// epoll_pwait2 (nanosecond timeouts) where the kernel has it; epoll_wait otherwise.
+std::atomic<bool> g_have_epoll_pwait2{true};
+}  // namespace
+
 void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
   timespec ts{};
   timespec* timeout = nullptr;
@@ -105,7 +113,22 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
     timeout = &ts;
   }
   epoll_event events[128];
-  const int n = ::epoll_pwait2(epfd_, events, 128, timeout, nullptr);
+  int n = -1;
+  if (g_have_epoll_pwait2.load(std::memory_order_relaxed)) {
+    n = ::epoll_pwait2(epfd_, events, 128, timeout, nullptr);
+    // Linux before 5.11, valgrind, some seccomp filters: fall back for good.
+    if (n < 0 && errno == ENOSYS) g_have_epoll_pwait2.store(false);
+  }
+  if (!g_have_epoll_pwait2.load(std::memory_order_relaxed)) {
+    // Whole milliseconds, rounded up: a timer must never fire early.
+    int ms = -1;
+    if (timeout) {
+      const long long total =
+          static_cast<long long>(ts.tv_sec) * 1000 + (ts.tv_nsec + 999999) / 1000000;
+      ms = static_cast<int>(std::min<long long>(total, std::numeric_limits<int>::max()));
+    }
+    n = ::epoll_wait(epfd_, events, 128, ms);
+  }
   if (n < 0) return;  // EINTR: the loop simply looks again
   LoopCore* loop = LoopCore::current_or_null();
   for (int i = 0; i < n; ++i) {
