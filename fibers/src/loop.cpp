@@ -240,7 +240,7 @@ bool LoopCore::idle_wait() noexcept {
   // Work outside the loop that can still wake a task: thread-pool jobs, threads holding a
   // KeepAlive, tasks waiting for I/O.
   const bool external =
-      jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 || reactor_->waiting();
+      jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 || io_waiters_ > 0;
   if (timers_.empty() && !external) return false;  // nothing can ever wake a task
   if (virtual_time_ && !external) {
     virtual_now_ = std::max(virtual_now_, timers_.top_deadline());

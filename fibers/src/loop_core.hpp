@@ -229,7 +229,7 @@ class LoopCore final : public Loop {
   /// The thread pool, started on first use.
   ThreadPool& workers();
   std::size_t jobs_ = 0;               // to_thread calls in flight (loop thread only)
-  std::size_t io_waiters_ = 0;  // tasks parked on I/O readiness (kept by io/)
+  std::size_t io_waiters_ = 0;  // tasks parked in the reactor for I/O (kept by io/)
   std::atomic<std::size_t> holds_{0};  // KeepAlive tokens
   std::unique_ptr<Reactor> reactor_;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }

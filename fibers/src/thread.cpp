@@ -40,7 +40,6 @@ class SleepReactor final : public Reactor {
     }
     cv_.notify_one();
   }
-  bool waiting() const noexcept override { return false; }
 
  private:
   std::mutex mutex_;

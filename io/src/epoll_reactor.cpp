@@ -187,10 +187,8 @@ WakeReason EpollReactor::wait(FdWatch& w, bool for_write, const Clock::time_poin
     iw.deadline.target = static_cast<Waiter*>(&iw);
     loop.timers().push(iw.deadline);
   }
-  ++waiters_;
   ++loop.io_waiters_;
   const WakeReason r = loop.park(iw, what, where);
-  --waiters_;
   --loop.io_waiters_;
   // Every wake path left the slot already (event, timer, cancellation, close); only the
   // timer entry may remain, when an event or a close came first.

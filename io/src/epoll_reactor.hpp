@@ -35,7 +35,6 @@ class EpollReactor final : public Reactor {
 
   void poll(std::optional<Clock::time_point> deadline) override;
   void wake() noexcept override;
-  bool waiting() const noexcept override { return waiters_ > 0; }
 
   /// Registers w.fd once, edge-triggered for input and output. Throws std::system_error.
   void add(FdWatch& w);
@@ -53,7 +52,6 @@ class EpollReactor final : public Reactor {
   int epfd_ = -1;
   int eventfd_ = -1;
   std::atomic<bool> woken_{false};
-  std::size_t waiters_ = 0;
   spindle::detail::IntrusiveList<FdWatch, WatchTag> watches_;
 };
 

@@ -43,7 +43,7 @@ namespace {
 
 SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
   if (!s || s->watch.fd < 0) {
-    throw std::system_error(EBADF, std::generic_category(), std::string(what) + ": socket is closed");
+    throw_errno(EBADF, std::string(what) + ": socket is closed");
   }
   return *s;
 }
@@ -60,8 +60,7 @@ void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation
   if (for_write ? s.watch.writable : s.watch.readable) return;  // an edge came meanwhile
   const auto r = reactor.wait(s.watch, for_write, nullptr, what, where);
   if (r == spindle::detail::WakeReason::Error) {
-    throw std::system_error(ECANCELED, std::generic_category(),
-                            std::string(what) + ": the socket was closed while waiting");
+    throw_errno(ECANCELED, std::string(what) + ": the socket was closed while waiting");
   }
   if (r == spindle::detail::WakeReason::Cancelled ||
       spindle::detail::LoopCore::running_cancel_wins()) {
@@ -230,24 +229,24 @@ void Socket::close() noexcept {
   if (s_) s_->close();
 }
 
-Address Socket::local_address() const {
+namespace {
+// The address getsockname or getpeername (`get`, named `what` in errors) reports for fd.
+Address query_address(int fd, int (*get)(int, sockaddr*, socklen_t*), const char* what) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(detail::state(s_, "local_address").watch.fd,
-                    reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_errno("getsockname");
-  }
+  if (get(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) detail::throw_errno(what);
   return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+}  // namespace
+
+Address Socket::local_address() const {
+  return query_address(detail::state(s_, "local_address").watch.fd, ::getsockname,
+                       "getsockname");
 }
 
 Address Socket::peer_address() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(detail::state(s_, "peer_address").watch.fd,
-                    reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_errno("getpeername");
-  }
-  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return query_address(detail::state(s_, "peer_address").watch.fd, ::getpeername,
+                       "getpeername");
 }
 
 void Socket::set_reuse_address(bool on) {

@@ -19,9 +19,6 @@ class SPINDLE_API Reactor {
   virtual void poll(std::optional<Clock::time_point> deadline) = 0;
   /// Makes the current or next poll() return promptly. Thread-safe.
   virtual void wake() noexcept = 0;
-  /// True while some task waits for I/O here (an idle loop then waits instead of
-  /// reporting a deadlock).
-  virtual bool waiting() const noexcept = 0;
 };
 
 }  // namespace spindle
