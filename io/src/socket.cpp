@@ -186,8 +186,7 @@ std::string Socket::recv(std::size_t max, SourceLocation where) {
 std::size_t Socket::send(std::span<const std::byte> data, SourceLocation where) {
   SocketState& s = detail::state(s_, "send");
   return static_cast<std::size_t>(detail::retry(s, true, "send", where, [&] {
-    return s.is_socket ? ::send(s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL)
-                       : ::write(s.watch.fd, data.data(), data.size());
+    return detail::send_some(s.watch.fd, s.is_socket, data.data(), data.size());
   }));
 }
 

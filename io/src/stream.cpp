@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "syscall.hpp"
+
 namespace spindle::io {
 
 Stream::Stream(Socket socket, StreamOptions options)
@@ -112,19 +114,16 @@ void Stream::write(std::string_view data, SourceLocation where) {
     // Send straight away, without parking; buffer the rest.
     std::size_t sent = 0;
     while (sent < data.size()) {
-      // The fd is non-blocking: neither call parks. Pipes take write() (SIGPIPE is ignored
-      // once pipe() has been used); sockets send() with MSG_NOSIGNAL.
-      const ssize_t n =
-          socket_.is_socket()
-              ? ::send(socket_.fd(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL)
-              : ::write(socket_.fd(), data.data() + sent, data.size() - sent);
+      // The fd is non-blocking: this never parks.
+      const ssize_t n = detail::send_some(socket_.fd(), socket_.is_socket(), data.data() + sent,
+                                          data.size() - sent);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        throw std::system_error(errno, std::generic_category(), "Stream::write");
+        detail::throw_errno("Stream::write");
       }
       break;
     }

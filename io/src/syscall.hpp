@@ -2,7 +2,11 @@
 // generic category and the name of the call that failed.
 #pragma once
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstddef>
 #include <string>
 #include <system_error>
 
@@ -14,6 +18,12 @@ namespace spindle::io::detail {
 }
 [[noreturn]] inline void throw_errno(int err, const std::string& what) {
   throw std::system_error(err, std::generic_category(), what);
+}
+
+/// One non-blocking send on fd: send() with MSG_NOSIGNAL on a socket, write() on anything
+/// else (a pipe: SIGPIPE is ignored once pipe() has been used). Returns what the call did.
+inline ssize_t send_some(int fd, bool is_socket, const void* data, std::size_t size) {
+  return is_socket ? ::send(fd, data, size, MSG_NOSIGNAL) : ::write(fd, data, size);
 }
 
 /// Retries f() while it fails with EINTR; returns its result.
