@@ -1,15 +1,14 @@
 // Files and pipes. Regular files cannot be polled, so their I/O runs on the loop's thread
 // pool (io_uring later); pipes poll like sockets and become Streams.
-#include <spindle/io/file.hpp>
-#include <spindle/io/pipe.hpp>
-#include <spindle/thread.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <spindle/io/file.hpp>
+#include <spindle/io/pipe.hpp>
+#include <spindle/thread.hpp>
 #include <system_error>
 
 #include "syscall.hpp"
@@ -18,7 +17,23 @@ namespace spindle::io {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
-  throw std::system_error(errno, std::generic_category(), what + " " + path);
+  detail::throw_errno(errno, what + " " + path);
+}
+
+// Writes all of data to fd: at *offset with pwrite, or with write() where it stands when
+// offset is null (pipes and FIFOs cannot pwrite). Throws std::system_error naming what and path.
+void write_all(int fd, std::string_view data, const std::uint64_t* offset, const char* what,
+               const std::string& path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t r = detail::retry_eintr([&] {
+      const char* p = data.data() + done;
+      const std::size_t n = data.size() - done;
+      return offset ? ::pwrite(fd, p, n, static_cast<off_t>(*offset + done)) : ::write(fd, p, n);
+    });
+    if (r < 0) fail(what, path);
+    done += static_cast<std::size_t>(r);
+  }
 }
 
 }  // namespace
@@ -51,22 +66,18 @@ std::string read_file(const std::string& path) {
   return spindle::to_thread([path] {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("read_file", path);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
     std::string out;
     char buf[65536];
     for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        out.append(buf, static_cast<std::size_t>(n));
-      } else if (n == 0) {
-        break;
-      } else if (errno != EINTR) {
-        const int err = errno;
-        ::close(fd);
-        errno = err;
-        fail("read_file", path);
-      }
+      const ssize_t n = detail::retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
+      if (n < 0) fail("read_file", path);
+      if (n == 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
     }
-    ::close(fd);
     return out;
   });
 }
@@ -74,13 +85,7 @@ std::string read_file(const std::string& path) {
 void write_file(const std::string& path, std::string_view data) {
   spindle::to_thread([path, d = std::string(data)] {
     File f(path, O_WRONLY | O_CREAT | O_TRUNC);
-    std::size_t done = 0;
-    while (done < d.size()) {
-      const ssize_t n = ::write(f.fd(), d.data() + done, d.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("write_file", path);
-      done += static_cast<std::size_t>(n);
-    }
+    write_all(f.fd(), d, nullptr, "write_file", path);
   });
 }
 
@@ -115,10 +120,10 @@ std::string File::read_at(std::uint64_t offset, std::size_t n) {
     std::string out(n, '\0');
     std::size_t got = 0;
     while (got < n) {
-      const ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(offset + got));
-      if (r == 0) break;
-      if (r < 0 && errno == EINTR) continue;
+      const ssize_t r = detail::retry_eintr(
+          [&] { return ::pread(fd, out.data() + got, n - got, static_cast<off_t>(offset + got)); });
       if (r < 0) fail("read_at", path);
+      if (r == 0) break;
       got += static_cast<std::size_t>(r);
     }
     out.resize(got);
@@ -129,16 +134,8 @@ std::string File::read_at(std::uint64_t offset, std::size_t n) {
 void File::write_at(std::uint64_t offset, std::string_view data) {
   const int fd = fd_;
   const std::string path = path_;
-  spindle::to_thread([fd, path, offset, d = std::string(data)] {
-    std::size_t done = 0;
-    while (done < d.size()) {
-      const ssize_t r =
-          ::pwrite(fd, d.data() + done, d.size() - done, static_cast<off_t>(offset + done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) fail("write_at", path);
-      done += static_cast<std::size_t>(r);
-    }
-  });
+  spindle::to_thread(
+      [fd, path, offset, d = std::string(data)] { write_all(fd, d, &offset, "write_at", path); });
 }
 
 std::uint64_t File::size() const {
