@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ostream>
@@ -74,7 +75,7 @@ void LoopCore::dump_to_stderr() noexcept {
   try {
     std::ostringstream out;
     out << "spindle: " << live_count_ << (live_count_ == 1 ? " task" : " tasks") << '\n';
-    live_.for_each([&](TaskBase& t) { describe(out, t); });
+    spindle::dump_tasks(out);
     const std::string s = out.str();
     std::fwrite(s.data(), 1, s.size(), stderr);
     std::fflush(stderr);
@@ -113,9 +114,10 @@ void LoopCore::canary_overwritten(const ExecContext& c) noexcept {
       buf, sizeof buf,
       "spindle: stack overflow in task %s (stack size %zu KiB; the canary at the bottom of the "
       "stack was overwritten, memory below it may be corrupt)\n",
-      t.name_.empty() ? ("Task-" + std::to_string(t.id_)).c_str() : t.name_.c_str(),
-      t.ctx_.stack_size / 1024);
-  [[maybe_unused]] ssize_t w = ::write(STDERR_FILENO, buf, static_cast<std::size_t>(n));
+      t.name().c_str(), t.ctx_.stack_size / 1024);
+  // snprintf returns the untruncated length: a long task name must not read past buf.
+  const std::size_t len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof buf - 1);
+  [[maybe_unused]] ssize_t w = ::write(STDERR_FILENO, buf, len);
   std::abort();
 }
 
