@@ -15,7 +15,7 @@ Condition::Condition(Lock& lock) : lock_(&lock) {}
 Condition::~Condition() = default;
 
 void Condition::require_held(const char* what) const {
-  if (!lock_->locked() || lock_->owner().state() != detail::running_task()) {  // not ours
+  if (!lock_->locked() || lock_->owner().state() != detail::LoopCore::running_task()) {  // not ours
     throw std::logic_error(std::string(what) + ": the task must hold the condition's lock");
   }
 }

@@ -73,7 +73,7 @@ void QueueCore::join(SourceLocation where) {
   QueuedWaiter w;
   const auto r = joiners_.park(w, "Queue::join", where);
   if (r == WakeReason::Error) throw std::logic_error("Queue::join: the queue was destroyed");
-  if (r == WakeReason::Cancelled || cancel_wins()) throw_cancelled();
+  if (r == WakeReason::Cancelled || LoopCore::running_cancel_wins()) throw_cancelled();
 }
 
 }  // namespace spindle::detail

@@ -39,11 +39,7 @@ void WaitList::wake_all(WakeReason r) noexcept {
   }
 }
 
-bool cancel_wins() noexcept { return LoopCore::running_cancel_wins(); }
-
 void throw_cancelled() { LoopCore::throw_cancelled(LoopCore::require().require_task("cancel")); }
-
-TaskBase* running_task() noexcept { return LoopCore::running_task(); }
 
 #if !defined(NDEBUG) || defined(SPINDLE_ENABLE_ASSERTS)
 namespace {

@@ -52,13 +52,8 @@ class SPINDLE_API WaitList {
   std::size_t size_ = 0;
 };
 
-/// True if the current task has a cancellation to take now: a primitive that was handed
-/// something must then pass it on and call throw_cancelled() (cancellation wins).
-SPINDLE_API bool cancel_wins() noexcept;
 /// Throws the current task's pending CancelledError.
 [[noreturn]] SPINDLE_API void throw_cancelled();
-/// The running task, or null in a loop callback or outside any loop.
-SPINDLE_API TaskBase* running_task() noexcept;
 
 /// Debug builds: remembers the first thread that uses a primitive and throws
 /// std::logic_error (naming the primitive) if another thread uses it. Release builds: no-op.
