@@ -25,6 +25,31 @@ SPINDLE_REALTIME_TEST_CASE(to_thread_runs_elsewhere_and_returns) {
   spindle::to_thread([] {});  // void
 }
 
+BOOST_AUTO_TEST_CASE(to_thread_results_are_destroyed_on_the_loop_thread) {
+  // The pool thread must not hold the last reference to the job: destroying the result kept
+  // in it (or an exception the task has read) there would race with the task.
+  // A Probe counts its moves: the worker makes #0, the job stores #1, to_thread returns #2.
+  struct Probe {
+    std::vector<std::thread::id>* job_copy_dtors;
+    int moves = 0;
+    explicit Probe(std::vector<std::thread::id>* d) : job_copy_dtors(d) {}
+    Probe(Probe&& o) noexcept : job_copy_dtors(o.job_copy_dtors), moves(o.moves + 1) {}
+    ~Probe() {
+      if (moves == 1) job_copy_dtors->push_back(std::this_thread::get_id());
+    }
+  };
+  std::vector<std::thread::id> dtors;
+  spindle::run([&] {
+    for (int i = 0; i < 3; ++i) {
+      Probe p = spindle::to_thread([&] { return Probe(&dtors); });
+      BOOST_TEST(p.moves == 2);
+    }
+  });
+  // By the end of run() the pool threads have finished: every job is gone.
+  BOOST_REQUIRE(dtors.size() == 3u);
+  for (const auto& id : dtors) BOOST_TEST((id == std::this_thread::get_id()));
+}
+
 SPINDLE_REALTIME_TEST_CASE(to_thread_rethrows) {
   BOOST_CHECK_THROW(spindle::to_thread([]() -> int { throw std::domain_error("in thread"); }),
                     std::domain_error);
