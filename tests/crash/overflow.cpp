@@ -4,6 +4,7 @@
 //   overflow canary           overwrites the bottom of a canary-protected stack (and the
 //                             unused page below it), then switches away: the switch finds
 //                             the canary overwritten and aborts
+//   overflow canary-long-name the same, for a task with a 400-character name
 #include <alloca.h>
 
 #include <algorithm>
@@ -52,25 +53,29 @@ int main(int argc, char** argv) {
   g_limit = argc > 2 ? std::atol(argv[2]) : 1'000'000'000L;
   spindle::RunOptions opts;
   if (mode == "mprotect") opts.stack_guard = spindle::StackGuard::Mprotect;
-  if (mode == "canary") opts.stack_guard = spindle::StackGuard::Canary;
+  // canary-long-name: the same with a 400-character task name (the report must stay in its
+  // buffer; ASan builds check that).
+  const bool long_name = mode == "canary-long-name";
+  if (mode == "canary" || long_name) opts.stack_guard = spindle::StackGuard::Canary;
   // Every task gets 64 KiB, so the overflowing task's stack sits right above main's in the
   // pool (a stack at the bottom of a mapping would fault below its unused guard page).
   opts.stack_size = kStack;
   // Canary mode: recurse to about 3 KiB above the bottom, then overwrite the bottom's first
   // 256 bytes and the 256 below it (the unused page there; memory of another stack must not
   // be touched, ASan would report that first).
-  const bool canary_mode = mode == "canary";
+  const bool canary_mode = mode == "canary" || long_name;
   spindle::run(
       [&] {
-        spindle::spawn(spindle::TaskOptions{.name = "deep-recursion"},
-                       [&] {
-                         spindle::yield_now();  // binds the symbol now, not on a full stack
-                         // The stack's top is page-aligned and lies just above this frame.
-                         const auto here =
-                             reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-                         g_lo = reinterpret_cast<char*>((here + 4095) / 4096 * 4096) - kStack;
-                         return recurse(0, canary_mode);
-                       })
+        spindle::spawn(
+            spindle::TaskOptions{.name = long_name ? "deep-recursion" + std::string(386, 'x')
+                                                   : "deep-recursion"},
+            [&] {
+              spindle::yield_now();  // binds the symbol now, not on a full stack
+              // The stack's top is page-aligned and lies just above this frame.
+              const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+              g_lo = reinterpret_cast<char*>((here + 4095) / 4096 * 4096) - kStack;
+              return recurse(0, canary_mode);
+            })
             .join();
       },
       std::move(opts));
