@@ -1,13 +1,14 @@
-# The asyncio program that countdowns.cpp reproduces; the test compares their outputs.
+# asyncio twin of countdowns.cpp: the tutorial's exercise 3 solution. Three countdowns
+# gathered; the timers interleave them, and the test requires both programs' output to be
+# byte for byte the same.
 import asyncio
 
 
 async def countdown(name, n):
-    while n > 0:
-        print(f"{name}: T-minus {n}")
+    for i in range(n, 0, -1):
+        print(f"{name}: {i}")
         await asyncio.sleep(0.1)
-        n -= 1
-    print(f"{name}: liftoff!")
+    print(f"{name}: done!")
 
 
 async def main():

@@ -1,5 +1,6 @@
-// asyncio tutorial, step 1: a main task that sleeps between two prints.
+// asyncio tutorial, first program (twin: hello.py): a main task that sleeps between two prints.
 //   async def main(): print("Hello"); await asyncio.sleep(1); print("World")
+//   asyncio.run(main())
 #include <chrono>
 #include <iostream>
 #include <spindle/spindle.hpp>
