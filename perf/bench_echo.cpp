@@ -4,13 +4,17 @@
 //
 // BM_Echo/N: runs the same raw-epoll load against the baseline, a plain epoll echo server in
 //   C (perf/echo/epoll_echo.c), then against spindle::io::start_server with a task per
-//   connection doing recv/send_all on its Socket, in one run. Counters (spindle, then c_ for
-//   the baseline): round trips per second, p50/p99 latency in us, and the server thread's CPU
-//   time per round trip in ns (on a 2-core machine the load generator is as busy as the
-//   server, so CPU per round trip is the fair comparison). throughput_ratio = spindle / C
-//   (target >= 0.9 at 50 and 1,000 connections); cpu_ratio = spindle / C (target <= 1.1).
-// BM_Echo_Idle/10000: 10,000 open, idle connections to a spindle server; counter
-//   bytes_per_connection = the process's resident memory growth / 10,000.
+//   connection, in two styles, in one run: `socket_` handlers call Socket::recv/send_all into
+//   a buffer of their own; `stream_` handlers are what an asyncio user writes (data =
+//   Stream::read(4096); write(data); drain()). Counters per server (c_, socket_, stream_):
+//   rt_per_s (round trips per second), p50_us/p99_us latency, cpu_ns_per_rt (the server
+//   thread's CPU time per round trip). On a 2-core machine the load generator is as busy as
+//   the server, so CPU per round trip is the fair comparison: socket_vs_c and stream_vs_c are
+//   round trips per server CPU-second against C's (targets: socket >= 1.0, stream >= 0.97);
+//   *_throughput_ratio are round trips per second against C's.
+// BM_Echo_Idle/N: N open, idle connections to a spindle server whose handlers are parked in
+//   Stream::read; counter bytes_per_connection = the process's resident memory growth / N
+//   (target <= 6 KiB at 10,000).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,10 +28,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -77,9 +84,31 @@ struct LoadResult {
   double seconds, p50_us, p99_us;
 };
 
-// `rounds` ping-pongs on each of `conns` connections, one raw-epoll thread.
-LoadResult run_load(std::uint16_t port, int conns, int rounds) {
+// One 64-byte round trip on every connection, one at a time: afterwards the server has
+// accepted each connection and its handler is serving it.
+void warm_up(const std::vector<int>& fds) {
+  char msg[kMessage] = {};
+  for (int fd : fds) {
+    if (::write(fd, msg, kMessage) != kMessage) throw std::runtime_error("load: write");
+    for (int got = 0; got < kMessage;) {
+      const ssize_t r = ::read(fd, msg, sizeof msg - static_cast<std::size_t>(got));
+      if (r > 0) {
+        got += static_cast<int>(r);
+      } else if (r == 0 || errno != EAGAIN) {
+        throw std::runtime_error("load: the server closed during warm-up");
+      }
+    }
+  }
+}
+
+// `rounds` ping-pongs on each of `conns` connections, one raw-epoll thread. `ready` is
+// called once every connection is open and has made one round trip: the measured part
+// (the server's steady state, without its connection set-up) starts there.
+template <class Ready>
+LoadResult run_load(std::uint16_t port, int conns, int rounds, Ready ready) {
   std::vector<int> fds = connect_all(port, conns);
+  warm_up(fds);
+  ready();
   std::vector<int> left(conns, rounds), got(conns, 0);
   std::vector<std::chrono::steady_clock::time_point> sent(conns);
   std::vector<double> latency_ns;
@@ -168,8 +197,8 @@ Run measure(int conns, Start start, Stop stop) {
   pin(::pthread_self(), 1);
   while (port.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const int rounds = kTotalRoundTrips / conns;
-  const double cpu0 = thread_cpu_ns(server);
-  const LoadResult r = run_load(port.load(), conns, rounds);
+  double cpu0 = 0;
+  const LoadResult r = run_load(port.load(), conns, rounds, [&] { cpu0 = thread_cpu_ns(server); });
   const double cpu = thread_cpu_ns(server) - cpu0;
   stop();
   server.join();
@@ -191,9 +220,9 @@ Run measure_c(int conns) {
       [&] { stop_flag = 1; });
 }
 
-void echo_handler(spindle::io::Stream& s) {
+// The handler written against the Socket: recv into a buffer of its own, send it back.
+void socket_echo(spindle::io::Stream& s) {
   spindle::io::Socket& sock = s.socket();
-  sock.set_nodelay(true);
   std::byte buf[4096];
   for (;;) {
     const std::size_t n = sock.recv(buf);
@@ -202,15 +231,27 @@ void echo_handler(spindle::io::Stream& s) {
   }
 }
 
+// The handler an asyncio user writes: data = await reader.read(4096); writer.write(data);
+// await writer.drain().
+void stream_echo(spindle::io::Stream& s) {
+  for (std::string data = s.read(4096); !data.empty(); data = s.read(4096)) {
+    s.write(data);
+    s.drain();
+  }
+}
+
+using Handler = void (*)(spindle::io::Stream&);
+
 /// Runs a spindle echo server on the calling thread until `stop` is called from another.
 struct SpindleServer {
+  Handler handler;
   std::atomic<spindle::Loop*> loop{nullptr};
   spindle::io::Server* server = nullptr;
   void run(std::atomic<std::uint16_t>& port) {
     spindle::run([&] {
       spindle::io::ServerOptions opts;
       opts.backlog = 4096;
-      auto s = spindle::io::start_server(echo_handler, "127.0.0.1", 0, opts);
+      auto s = spindle::io::start_server(handler, "127.0.0.1", 0, opts);
       server = &s;
       loop = &spindle::Loop::current();
       port = s.port();
@@ -223,8 +264,8 @@ struct SpindleServer {
   }
 };
 
-Run measure_spindle(int conns) {
-  SpindleServer srv;
+Run measure_spindle(int conns, Handler handler) {
+  SpindleServer srv{handler};
   return measure(
       conns, [&](std::atomic<std::uint16_t>& port) { srv.run(port); }, [&] { srv.stop(); });
 }
@@ -232,21 +273,23 @@ Run measure_spindle(int conns) {
 void BM_Echo(benchmark::State& state) {
   raise_fd_limit();
   const int conns = static_cast<int>(state.range(0));
-  Run c{}, s{};
+  Run c{}, sock{}, stream{};
   for (auto _ : state) {
     c = measure_c(conns);
-    s = measure_spindle(conns);
+    sock = measure_spindle(conns, socket_echo);
+    stream = measure_spindle(conns, stream_echo);
   }
-  state.counters["rt_per_s"] = s.rate;
-  state.counters["c_rt_per_s"] = c.rate;
-  state.counters["throughput_ratio"] = s.rate / c.rate;
-  state.counters["p50_us"] = s.p50_us;
-  state.counters["p99_us"] = s.p99_us;
-  state.counters["c_p50_us"] = c.p50_us;
-  state.counters["c_p99_us"] = c.p99_us;
-  state.counters["cpu_ns_per_rt"] = s.cpu_ns_per_rt;
-  state.counters["c_cpu_ns_per_rt"] = c.cpu_ns_per_rt;
-  state.counters["cpu_ratio"] = s.cpu_ns_per_rt / c.cpu_ns_per_rt;
+  for (auto [name, r] : {std::pair{"c_", c}, {"socket_", sock}, {"stream_", stream}}) {
+    const std::string p = name;
+    state.counters[p + "rt_per_s"] = r.rate;
+    state.counters[p + "p50_us"] = r.p50_us;
+    state.counters[p + "p99_us"] = r.p99_us;
+    state.counters[p + "cpu_ns_per_rt"] = r.cpu_ns_per_rt;
+  }
+  state.counters["socket_vs_c"] = c.cpu_ns_per_rt / sock.cpu_ns_per_rt;
+  state.counters["stream_vs_c"] = c.cpu_ns_per_rt / stream.cpu_ns_per_rt;
+  state.counters["socket_throughput_ratio"] = sock.rate / c.rate;
+  state.counters["stream_throughput_ratio"] = stream.rate / c.rate;
 }
 BENCHMARK(BM_Echo)->Arg(1)->Arg(50)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -262,7 +305,7 @@ void BM_Echo_Idle(benchmark::State& state) {
   const int conns = static_cast<int>(state.range(0));
   double per_conn = 0;
   for (auto _ : state) {
-    SpindleServer srv;
+    SpindleServer srv{stream_echo};
     std::atomic<std::uint16_t> port{0};
     std::thread server([&] { srv.run(port); });
     while (port.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));

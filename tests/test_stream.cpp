@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,6 +103,104 @@ SPINDLE_REALTIME_TEST_CASE(a_cancelled_read_loses_no_buffered_bytes) {
   BOOST_CHECK_THROW(spindle::with_timeout(10ms, [&] { return c.read_until("\n"); }),
                     spindle::TimeoutError);
   BOOST_TEST(c.read_until("\n") == "first-part second\n");
+}
+
+SPINDLE_REALTIME_TEST_CASE(read_some_takes_buffered_bytes_first_then_receives_into_the_buffer) {
+  auto [in, out] = spindle::io::pipe();
+  out.write("hello\nworld");
+  BOOST_TEST(in.read_line() == "hello\n");  // "world" arrived too and stays buffered
+  char buf[16];
+  BOOST_TEST(in.read_some(std::span<char>(buf, 3)) == 3u);
+  BOOST_TEST(std::string_view(buf, 3) == "wor");
+  // What is buffered comes back at once, without waiting for more.
+  BOOST_TEST(in.read_some(buf) == 2u);
+  BOOST_TEST(std::string_view(buf, 2) == "ld");
+  out.write("!!");
+  BOOST_TEST(in.read_some(buf) == 2u);  // nothing buffered: straight from the pipe
+  BOOST_TEST(std::string_view(buf, 2) == "!!");
+  BOOST_TEST(in.read_some(std::span<char>()) == 0u);  // an empty buffer reads nothing
+  out.close();
+  BOOST_TEST(in.read_some(buf) == 0u);  // end of stream
+  BOOST_TEST(in.at_eof());
+}
+
+SPINDLE_REALTIME_TEST_CASE(read_returns_at_most_max_and_keeps_the_rest) {
+  auto [in, out] = spindle::io::pipe();
+  out.write("abcdef");
+  BOOST_TEST(in.read(2) == "ab");
+  BOOST_TEST(in.read(3) == "cde");
+  BOOST_TEST(in.read(100) == "f");
+  BOOST_TEST(in.read(0).empty());  // asyncio: read(0) is b'' at once, it never waits
+  out.write("xyz");
+  BOOST_TEST(in.read_exactly(1) == "x");
+  BOOST_TEST(in.read_exactly(2) == "yz");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_megabyte_arrives_intact_through_every_read) {
+  // More than the loop's 64 KiB receive buffer at a time, through each read form in turn.
+  std::string sent(1 << 20, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    sent[i] = i % 1000 == 999 ? '\n' : static_cast<char>('a' + (i * 7) % 26);
+  }
+  auto [in, out] = spindle::io::pipe();
+  auto writer = spindle::spawn([&, w = std::move(out)]() mutable {
+    w.write(sent);
+    w.close();
+  });
+  std::string got;
+  char buf[5000];
+  for (int turn = 0; !in.at_eof(); ++turn) {
+    switch (turn % 4) {
+      case 0: got += in.read(70000); break;
+      case 1: got.append(buf, in.read_some(buf)); break;
+      case 2:
+        try {
+          got += in.read_exactly(12345);
+        } catch (const spindle::IncompleteReadError& e) {
+          got += e.partial();
+        }
+        break;
+      default: got += in.read_line(); break;
+    }
+    if (in.at_eof()) break;
+  }
+  writer.join();
+  BOOST_TEST(got.size() == sent.size());
+  BOOST_TEST((got == sent));
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_read_some_loses_nothing) {
+  auto [in, out] = spindle::io::pipe();
+  char buf[8];
+  BOOST_CHECK_THROW(spindle::with_timeout(10ms, [&] { return in.read_some(buf); }),
+                    spindle::TimeoutError);
+  out.write("later");
+  BOOST_TEST(in.read_some(buf) == 5u);
+  BOOST_TEST(std::string_view(buf, 5) == "later");
+}
+
+SPINDLE_REALTIME_TEST_CASE(read_until_across_receives_keeps_what_follows_the_separator) {
+  auto [in, out] = spindle::io::pipe();
+  out.write("GET / HTTP/1.1\r\nHost: x");
+  auto rest = spindle::spawn([&] {
+    spindle::sleep(10ms);
+    out.write("\r\n\r\nGET /two HTTP/1.1\r\n\r\n");
+  });
+  BOOST_TEST(in.read_until("\r\n\r\n") == "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(in.read_until("\r\n\r\n") == "GET /two HTTP/1.1\r\n\r\n");
+  rest.join();
+}
+
+SPINDLE_REALTIME_TEST_CASE(accepted_tcp_connections_have_nodelay_set) {
+  int seen = -1;
+  auto srv = serve([&](Stream& s) {
+    socklen_t len = sizeof seen;
+    ::getsockopt(s.socket().fd(), IPPROTO_TCP, TCP_NODELAY, &seen, &len);
+    s.write("done");
+  });
+  Stream c = spindle::io::open_connection("127.0.0.1", srv.port());
+  BOOST_TEST(c.read(4) == "done");
+  BOOST_TEST(seen == 1);  // asyncio and Go set it on every TCP connection too
 }
 
 SPINDLE_REALTIME_TEST_CASE(peer_reset_is_econnreset) {

@@ -64,8 +64,6 @@ void expire_deadline(void* scope) noexcept;
 /// The reactor a new loop uses: io/ provides epoll; the weak default in thread.cpp only
 /// sleeps and wakes.
 std::unique_ptr<Reactor> make_reactor();
-/// The running loop's reactor. Throws std::logic_error without a loop.
-Reactor& current_reactor();
 
 class LoopCore final : public Loop {
  public:

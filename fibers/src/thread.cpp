@@ -55,8 +55,6 @@ __attribute__((weak)) std::unique_ptr<Reactor> make_reactor() {
   return std::make_unique<SleepReactor>();
 }
 
-Reactor& current_reactor() { return *LoopCore::require().reactor_; }
-
 void LoopCore::post(UniqueFunction<void()> f) {
   auto* n = new CallbackNode(this, std::move(f));
   {

@@ -62,10 +62,6 @@ EpollReactor::~EpollReactor() {
   ::close(epfd_);
 }
 
-EpollReactor& EpollReactor::current() {
-  return static_cast<EpollReactor&>(spindle::detail::current_reactor());
-}
-
 void EpollReactor::add(FdWatch& w) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;

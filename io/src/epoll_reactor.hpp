@@ -6,9 +6,13 @@
 #include <spindle/detail/task_state.hpp>
 #include <spindle/reactor.hpp>
 
+#include "../../fibers/src/loop_core.hpp"
+
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <optional>
+#include <span>
 
 namespace spindle::io::detail {
 
@@ -46,13 +50,26 @@ class EpollReactor final : public Reactor {
                                    const char* what, SourceLocation where);
 
   /// The running loop's epoll reactor. Throws std::logic_error without a loop.
-  static EpollReactor& current();
+  static EpollReactor& current() {
+    // Inline: every socket wait asks. io/ replaces the loop's reactor with this one.
+    return static_cast<EpollReactor&>(*spindle::detail::LoopCore::require().reactor_);
+  }
+
+  /// A receive buffer shared by the loop's streams (allocated on first use). A stream
+  /// receives into it and copies out what it keeps before anything can park, so one buffer
+  /// serves every connection and no fiber stack holds one. Throws std::bad_alloc.
+  std::span<char> scratch() {
+    if (!scratch_) scratch_.reset(new char[kScratch]);  // not zeroed: recv overwrites it
+    return {scratch_.get(), kScratch};
+  }
+  static constexpr std::size_t kScratch = 64 * 1024;
 
  private:
   int epfd_ = -1;
   int eventfd_ = -1;
   std::atomic<bool> woken_{false};
   spindle::detail::IntrusiveList<FdWatch, WatchTag> watches_;
+  std::unique_ptr<char[]> scratch_;
 };
 
 }  // namespace spindle::io::detail

@@ -31,11 +31,11 @@ struct ServerState {
   spindle::Event idle_event;    // set while no connection is being served
   std::string unix_path;        // removed on close
 
-  void serve(Socket conn);
+  void serve(Socket conn, bool tcp);
   static void accept_loop(const std::shared_ptr<ServerState>& self, std::size_t i);
 };
 
-void ServerState::serve(Socket conn) {
+void ServerState::serve(Socket conn, bool tcp) {
   ++connections;
   idle_event.clear();
   struct Done {
@@ -44,6 +44,14 @@ void ServerState::serve(Socket conn) {
       if (--s->connections == 0) s->idle_event.set();
     }
   } done{this};
+  if (tcp) {
+    // As asyncio and Go do: replies go out at once, not after the peer's delayed ACK.
+    try {
+      conn.set_nodelay(true);
+    } catch (const std::system_error&) {
+      // the peer is already gone: the handler's first read will say so
+    }
+  }
   Stream stream(std::move(conn), options.stream);
   try {
     handler(stream);
@@ -57,12 +65,13 @@ void ServerState::serve(Socket conn) {
 
 void ServerState::accept_loop(const std::shared_ptr<ServerState>& self, std::size_t i) {
   bool reported = false;
+  const bool tcp = self->addresses[i].family() != AF_UNIX;
   for (;;) {
     try {
       Socket conn = self->listeners[i].accept();
       reported = false;
       // Each connection task co-owns the state: the Server handle may go away first.
-      spindle::spawn([self](Socket c) { self->serve(std::move(c)); }, std::move(conn));
+      spindle::spawn([self, tcp](Socket c) { self->serve(std::move(c), tcp); }, std::move(conn));
     } catch (const std::system_error& e) {
       const int err = e.code().value();
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {

@@ -41,10 +41,13 @@ struct SocketState {
 
 namespace {
 
-SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
-  if (!s || s->watch.fd < 0) {
-    throw_errno(EBADF, std::string(what) + ": socket is closed");
-  }
+[[noreturn, gnu::cold]] void throw_closed(const char* what) {
+  throw_errno(EBADF, std::string(what) + ": socket is closed");
+}
+
+inline SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
+  if (!s || s->watch.fd < 0) [[unlikely]]
+    throw_closed(what);
   return *s;
 }
 

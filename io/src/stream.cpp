@@ -1,7 +1,9 @@
 // Stream: an input buffer (in_ from in_pos_) and an output buffer (out_). Reads return
 // buffered bytes first and consume only what they return, so a cancelled or failed read
-// loses nothing. Reads flush pending output first (request/response never deadlocks on
-// unsent data); write() sends at once and buffers only what the kernel refuses.
+// loses nothing. New bytes arrive in the loop's shared scratch buffer; a read copies out
+// what it returns and keeps only the rest in in_, which is freed once drained. Reads flush
+// pending output first (request/response never deadlocks on unsent data); write() sends at
+// once and buffers only what the kernel refuses.
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/io/resolve.hpp>
@@ -9,11 +11,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "epoll_reactor.hpp"
 #include "syscall.hpp"
 
 namespace spindle::io {
@@ -24,47 +28,101 @@ Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&&) noexcept = default;
 Stream::~Stream() { close(); }
 
-bool Stream::fill(SourceLocation where) {
-  if (eof_) return false;
+std::span<const char> Stream::receive(SourceLocation where) {
+  if (eof_) return {};
   flush(0, where);
-  if (in_pos_ > 0 && in_pos_ == in_.size()) {
-    in_.clear();
+  // Into the loop's shared buffer, not one on this fiber's stack: a parked reader's frames
+  // stay small, and the caller copies out what it keeps before anything can park again.
+  const std::span<char> buf = detail::EpollReactor::current().scratch();
+  const std::size_t n = socket_.recv(std::as_writable_bytes(buf), where);
+  if (n == 0) eof_ = true;
+  return {buf.data(), n};
+}
+
+bool Stream::fill(SourceLocation where) {
+  const std::span<const char> got = receive(where);
+  if (got.empty()) return false;
+  if (in_pos_ > 0) {  // drop what was returned before growing the buffer
+    in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  char buf[16384];
-  const std::size_t n =
-      socket_.recv(std::as_writable_bytes(std::span<char>(buf, sizeof buf)), where);
-  if (n == 0) {
-    eof_ = true;
-    return false;
-  }
-  in_.append(buf, n);
+  in_.append(got.data(), got.size());
   return true;
 }
 
-std::string Stream::read(std::size_t max, SourceLocation where) {
-  if (in_pos_ == in_.size() && !fill(where)) return {};
-  const std::size_t n = std::min(max, in_.size() - in_pos_);
-  std::string out = in_.substr(in_pos_, n);
+void Stream::consume(std::size_t n) noexcept {
   in_pos_ += n;
+  if (in_pos_ == in_.size()) {  // drained: an idle stream holds no buffer
+    in_pos_ = 0;
+    std::string().swap(in_);
+  }
+}
+
+std::string Stream::take(std::size_t n) {
+  if (in_pos_ == 0 && n == in_.size()) {
+    std::string out = std::move(in_);  // the whole buffer: hand it over
+    in_.clear();
+    return out;
+  }
+  std::string out(in_, in_pos_, n);
+  consume(n);
   return out;
 }
 
-std::string Stream::read_exactly(std::size_t n, SourceLocation where) {
-  while (in_.size() - in_pos_ < n) {
-    if (!fill(where)) {
-      std::string partial = in_.substr(in_pos_);
-      in_pos_ = in_.size();
-      throw IncompleteReadError(std::move(partial), n);
-    }
+std::string Stream::take_received(std::span<const char> got, std::size_t n) {
+  // Only called with nothing buffered: the rest of `got` becomes the buffer.
+  in_.assign(got.data() + n, got.size() - n);
+  in_pos_ = 0;
+  return std::string(got.data(), n);
+}
+
+std::string Stream::read(std::size_t max, SourceLocation where) {
+  if (max == 0) return {};
+  if (buffered() > 0) return take(std::min(max, buffered()));
+  const std::span<const char> got = receive(where);
+  return take_received(got, std::min(max, got.size()));
+}
+
+std::size_t Stream::read_some(std::span<std::byte> buf, SourceLocation where) {
+  if (buf.empty()) return 0;
+  if (const std::size_t n = std::min(buf.size(), buffered()); n > 0) {
+    std::memcpy(buf.data(), in_.data() + in_pos_, n);
+    consume(n);
+    return n;
   }
-  std::string out = in_.substr(in_pos_, n);
-  in_pos_ += n;
-  return out;
+  if (eof_) return 0;
+  flush(0, where);
+  const std::size_t n = socket_.recv(buf, where);  // straight into the caller's buffer
+  if (n == 0) eof_ = true;
+  return n;
+}
+
+std::string Stream::read_exactly(std::size_t n, SourceLocation where) {
+  if (n == 0) return {};
+  if (buffered() == 0) {
+    const std::span<const char> got = receive(where);
+    if (got.size() >= n) return take_received(got, n);
+    take_received(got, 0);  // keep it all; then wait for the rest below
+  }
+  while (buffered() < n) {
+    if (!fill(where)) throw IncompleteReadError(take(buffered()), n);
+  }
+  return take(n);
 }
 
 std::string Stream::read_until(std::string_view sep, SourceLocation where) {
   if (sep.empty()) throw std::invalid_argument("Stream::read_until: empty separator");
+  if (buffered() == 0) {
+    // The usual case (a line per receive): find the separator where the bytes landed and
+    // copy out just the line; the rest becomes the buffer.
+    const std::span<const char> got = receive(where);
+    const std::size_t at = std::string_view(got.data(), got.size()).find(sep);
+    if (at != std::string_view::npos && at + sep.size() <= options_.limit) {
+      return take_received(got, at + sep.size());
+    }
+    if (got.empty()) throw IncompleteReadError({}, 0);
+    take_received(got, 0);
+  }
   // `scanned` counts bytes after in_pos_ already searched; relative, because fill() may
   // compact the buffer and move in_pos_.
   std::size_t scanned = 0;
@@ -73,23 +131,16 @@ std::string Stream::read_until(std::string_view sep, SourceLocation where) {
     if (at != std::string::npos) {
       const std::size_t end = at + sep.size();
       if (end - in_pos_ > options_.limit) break;
-      std::string out = in_.substr(in_pos_, end - in_pos_);
-      in_pos_ = end;
-      return out;
+      return take(end - in_pos_);
     }
-    const std::size_t buffered = in_.size() - in_pos_;
-    if (buffered > options_.limit) break;
+    if (buffered() > options_.limit) break;
     // Search again only where a separator could still complete.
-    scanned = buffered >= sep.size() ? buffered - sep.size() + 1 : 0;
-    if (!fill(where)) {
-      std::string partial = in_.substr(in_pos_);
-      in_pos_ = in_.size();
-      throw IncompleteReadError(std::move(partial), 0);
-    }
+    scanned = buffered() >= sep.size() ? buffered() - sep.size() + 1 : 0;
+    if (!fill(where)) throw IncompleteReadError(take(buffered()), 0);
   }
   throw LimitOverrunError("Stream::read_until: no separator within the limit of " +
                               std::to_string(options_.limit) + " bytes",
-                          in_.size() - in_pos_);
+                          buffered());
 }
 
 std::string Stream::read_line(SourceLocation where) {
@@ -100,7 +151,7 @@ std::string Stream::read_line(SourceLocation where) {
   }
 }
 
-bool Stream::at_eof() const noexcept { return eof_ && in_pos_ == in_.size(); }
+bool Stream::at_eof() const noexcept { return eof_ && buffered() == 0; }
 
 void Stream::flush(std::size_t down_to, SourceLocation where) {
   while (out_.size() > down_to) {

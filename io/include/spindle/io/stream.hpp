@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,11 +22,13 @@ struct StreamOptions {
   std::size_t high_water = 64 * 1024;
 };
 
-/// A connected byte stream over a Socket: buffered reads (read, read_exactly, read_line,
-/// read_until) and writes (write, drain, write_eof). Reads first flush pending output, so a
-/// request is never left unsent while its reply is awaited. Every call that may park is a
-/// cancellation point: a cancelled read leaves the bytes it had not returned in the buffer.
-/// Owns the socket: destroying the Stream closes it. asyncio: StreamReader + StreamWriter
+/// A connected byte stream over a Socket: buffered reads (read, read_some, read_exactly,
+/// read_line, read_until) and writes (write, drain, write_eof). Reads first flush pending
+/// output, so a request is never left unsent while its reply is awaited. Every call that may
+/// park is a cancellation point: a cancelled read leaves the bytes it had not returned in the
+/// buffer. The input buffer holds only bytes received and not yet returned, and is freed once
+/// drained: an idle stream holds no buffer. Owns the socket: destroying the Stream closes it.
+/// asyncio: StreamReader + StreamWriter
 class SPINDLE_API Stream {
  public:
   explicit Stream(Socket socket, StreamOptions options = {});
@@ -33,9 +36,19 @@ class SPINDLE_API Stream {
   Stream& operator=(Stream&&) noexcept;
   ~Stream();
 
-  /// Up to `max` bytes: what is buffered, else what arrives next. Empty at end of stream.
-  /// Throws std::system_error (ECONNRESET, ...). asyncio: reader.read(n)
+  /// Up to `max` bytes: what is buffered, else what arrives next (received into the loop's
+  /// shared buffer and copied once into the result). Empty at end of stream. Cancellation:
+  /// nothing is consumed. Throws std::system_error (ECONNRESET, ...). asyncio: reader.read(n)
   std::string read(std::size_t max = 64 * 1024, SourceLocation where = SourceLocation::current());
+  /// The zero-copy read(): up to buf.size() bytes into the caller's buffer. Buffered bytes
+  /// are copied out first; otherwise the socket's next bytes are received straight into buf.
+  /// Returns 0 at end of stream (or for an empty buf). Cancellation: nothing is consumed.
+  /// Throws std::system_error. (asyncio has no twin: a BufferedProtocol's get_buffer().)
+  std::size_t read_some(std::span<std::byte> buf, SourceLocation where = SourceLocation::current());
+  /// read_some() into chars.
+  std::size_t read_some(std::span<char> buf, SourceLocation where = SourceLocation::current()) {
+    return read_some(std::as_writable_bytes(buf), where);
+  }
   /// Exactly n bytes. Throws IncompleteReadError (with the partial bytes, consumed) if the
   /// stream ends first. asyncio: reader.readexactly(n)
   std::string read_exactly(std::size_t n, SourceLocation where = SourceLocation::current());
@@ -68,12 +81,17 @@ class SPINDLE_API Stream {
   Socket& socket() noexcept { return socket_; }
 
  private:
-  bool fill(SourceLocation where);  // reads more into the buffer; false at end of stream
+  std::span<const char> receive(SourceLocation where);  // next bytes; empty at end of stream
+  bool fill(SourceLocation where);  // appends received bytes to in_; false at end of stream
+  std::size_t buffered() const noexcept { return in_.size() - in_pos_; }
+  void consume(std::size_t n) noexcept;  // drops n buffered bytes; frees a drained buffer
+  std::string take(std::size_t n);       // the next n buffered bytes
+  std::string take_received(std::span<const char> got, std::size_t n);  // n of got; rest kept
   void flush(std::size_t down_to, SourceLocation where);
 
   Socket socket_;
   StreamOptions options_;
-  std::string in_;        // received, not yet returned
+  std::string in_;  // in_[in_pos_, size): received, not yet returned; empty once drained
   std::size_t in_pos_ = 0;
   std::string out_;       // written, not yet sent
   bool eof_ = false;
