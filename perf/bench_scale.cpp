@@ -5,8 +5,9 @@
 //   rss_per_fiber (bytes of resident memory per parked task, measured while all sleep; target
 //   at most 4.5 KiB), pte_per_fiber (page-table bytes, which RSS does not count),
 //   maps (/proc/self/maps entries: every stack is guarded without one mapping per stack),
-//   wake_lateness_ms (last task done after the 10 s deadline), start_ns_per_fiber (spawn
-//   and first run of each task on a fresh stack: page faults included).
+//   wake_lateness_ms (last task done after the 10 s deadline), spawn_ns_per_fiber and
+//   first_run_ns_per_fiber (on fresh stacks: the first write to each stack page happens at
+//   the first run), start_ns_per_fiber (their sum; the target is <= 6 us).
 // BM_SpawnJoin_Alive/N: spawn N tasks that each yield once, keep all N alive, then join
 //   them all: ns_per_task (target under 1,200 ns at N = 100,000), with the stack pool warm
 //   (Google Benchmark's first sizing run leaves it so). The cold cost, every stack touched
@@ -14,6 +15,12 @@
 // BM_RandomSleepers/N: N tasks sleeping uniformly random 0-1,000 ms. Counters: lateness_ms
 //   (last task done after the last deadline; target 300 ms at N = 100,000) and cpu_s (CPU
 //   time of the whole run; target 0.3 s).
+// BM_ColdSleepers/N: N tasks sleeping uniformly random 0-1,000 ms, all spawned before the
+//   first runs, in a fresh process (this binary runs itself with --cold-sleepers N): nothing
+//   is warm. Counters: late_ms (the last task done after the last deadline, counted from
+//   before the first spawn) and cpu_s (the child's CPU time). With SPINDLE_GO_SLEEPERS set
+//   to the Go twin's binary (perf/go/sleepers.go), runs it too, GOMAXPROCS=1, in the same run:
+//   go_late_ms, go_cpu_s, late_vs_go and cpu_vs_go (targets: <= 0.5).
 // BM_Switch_LiveFibers/N: two tasks ping-pong with yield_now while N others stay parked on
 //   an Event: ns_per_switch should not depend on N (target: within 2x from 10 to 1,000,000).
 // BM_Switch_RoundRobin/N: N tasks all yield in turn, so every switch goes to a different
@@ -21,9 +28,14 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -69,7 +81,7 @@ void BM_MillionSleepers(benchmark::State& state) {
   for (auto _ : state) {
     const long rss0 = status_kib("VmRSS");
     const long pte0 = status_kib("VmPTE");
-    double rss_per = 0, pte_per = 0, lateness = 0, spawn_ns = 0;
+    double rss_per = 0, pte_per = 0, lateness = 0, spawn_ns = 0, first_run_ns = 0;
     long maps = 0;
     spindle::run([&] {
       std::vector<spindle::Task<void>> tasks;
@@ -79,8 +91,10 @@ void BM_MillionSleepers(benchmark::State& state) {
       for (std::size_t i = 0; i < n; ++i) {
         tasks.push_back(spindle::spawn([deadline] { spindle::sleep_until(deadline); }));
       }
-      spindle::yield_now();  // every task has started and parked
       spawn_ns = spindle_bench::ns_since(t0) / static_cast<double>(n);
+      const auto t1 = std::chrono::steady_clock::now();
+      spindle::yield_now();  // every task has started and parked
+      first_run_ns = spindle_bench::ns_since(t1) / static_cast<double>(n);
       rss_per = static_cast<double>(status_kib("VmRSS") - rss0) * 1024 / static_cast<double>(n);
       pte_per = static_cast<double>(status_kib("VmPTE") - pte0) * 1024 / static_cast<double>(n);
       maps = map_count();
@@ -93,7 +107,9 @@ void BM_MillionSleepers(benchmark::State& state) {
     state.counters["pte_per_fiber"] = pte_per;
     state.counters["maps"] = static_cast<double>(maps);
     state.counters["wake_lateness_ms"] = lateness;
-    state.counters["start_ns_per_fiber"] = spawn_ns;
+    state.counters["spawn_ns_per_fiber"] = spawn_ns;
+    state.counters["first_run_ns_per_fiber"] = first_run_ns;
+    state.counters["start_ns_per_fiber"] = spawn_ns + first_run_ns;
   }
 }
 BENCHMARK(BM_MillionSleepers)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
@@ -148,6 +164,55 @@ void BM_RandomSleepers(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RandomSleepers)->Arg(100'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// The child's side of BM_ColdSleepers: prints "late_ms=X cpu_s=Y" as perf/go/sleepers.go does.
+void cold_sleepers(std::size_t n) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> ms(0, 1000);
+  spindle::run([&] {
+    std::vector<spindle::Task<void>> tasks;
+    tasks.reserve(n);
+    const auto start = spindle::Loop::current().time();
+    auto last = start;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto d = std::chrono::milliseconds(ms(rng));
+      last = std::max(last, start + d);
+      tasks.push_back(spindle::spawn([d] { spindle::sleep(d); }));
+    }
+    for (auto& t : tasks) t.join();
+    const std::chrono::duration<double, std::milli> late = spindle::Loop::current().time() - last;
+    std::printf("late_ms=%.1f cpu_s=%.3f\n", late.count(), cpu_seconds());
+  });
+}
+
+// Runs `command` and parses its "late_ms=X cpu_s=Y" line.
+std::pair<double, double> run_sleepers(const std::string& command) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("popen " + command);
+  double late = -1, cpu = -1;
+  const int got = std::fscanf(p, "late_ms=%lf cpu_s=%lf", &late, &cpu);
+  if (::pclose(p) != 0 || got != 2) throw std::runtime_error(command + " failed");
+  return {late, cpu};
+}
+
+void BM_ColdSleepers(benchmark::State& state) {
+  const std::string n = std::to_string(state.range(0));
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  const char* go = std::getenv("SPINDLE_GO_SLEEPERS");
+  for (auto _ : state) {
+    const auto [late, cpu] = run_sleepers(self + " --cold-sleepers " + n);
+    state.counters["late_ms"] = late;
+    state.counters["cpu_s"] = cpu;
+    if (go && *go) {
+      const auto [go_late, go_cpu] = run_sleepers(std::string("GOMAXPROCS=1 ") + go + " " + n);
+      state.counters["go_late_ms"] = go_late;
+      state.counters["go_cpu_s"] = go_cpu;
+      state.counters["late_vs_go"] = late / go_late;
+      state.counters["cpu_vs_go"] = cpu / go_cpu;
+    }
+  }
+}
+BENCHMARK(BM_ColdSleepers)->Arg(100'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 void BM_Switch_LiveFibers(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -224,4 +289,14 @@ BENCHMARK(BM_Switch_RoundRobin)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--cold-sleepers") {
+    cold_sleepers(std::stoul(argv[2]));
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -7,13 +7,19 @@
 //   Gosched, Boost.Fiber's yield) pays this: the return after a switch goes to a different
 //   call site than the CPU's return-stack buffer predicts, one misprediction per switch.
 //   This is the floor for a callable yield.
+// BM_Switch_RawFiber: the same ping-pong written with Boost.Context's public API, a
+//   boost::context::fiber resumed in turn by main and by itself (resume() is inline: it is
+//   the raw jump plus moving the handle).
 // BM_Switch_YieldNow: two spindle tasks calling yield_now() in turn: one iteration = one
 //   round trip = two switches, through the ready queue and the scheduler's round logic.
 // Counters on YieldNow (baselines re-measured in the same process just before, median of 7
 // batches): ns_per_switch; switch_ratio = yield round trip / raw round trip (DESIGN.md asks
-// for at most 2); callret_ratio = yield round trip / call-and-return round trip.
+// for at most 2); fiber_ratio = yield round trip / fiber resume round trip (issue 11 asks
+// for at most 2.5); callret_ratio = yield round trip / call-and-return round trip.
 #include <algorithm>
 #include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fiber.hpp>
+#include <boost/context/fixedsize_stack.hpp>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -58,9 +64,19 @@ struct RawPair {
   }
 };
 
+// A boost::context::fiber that resumes whoever resumed it, forever.
+struct FiberPair {
+  boost::context::fiber other{std::allocator_arg, boost::context::fixedsize_stack(kStack),
+                              [](boost::context::fiber&& back) {
+                                for (;;) back = std::move(back).resume();
+                                return std::move(back);
+                              }};
+  void round_trip() { other = std::move(other).resume(); }
+};
+
 // Median of several timed batches, so one noisy batch does not decide the ratio.
-double round_trip_ns(bool callret) {
-  RawPair p(callret);
+template <class Pair>
+double median_round_trip_ns(Pair& p) {
   std::vector<double> samples;
   for (int s = 0; s < 7; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -69,6 +85,11 @@ double round_trip_ns(bool callret) {
   }
   std::sort(samples.begin(), samples.end());
   return samples[samples.size() / 2];
+}
+
+double round_trip_ns(bool callret) {
+  RawPair p(callret);
+  return median_round_trip_ns(p);
 }
 
 void raw_benchmark(benchmark::State& state, bool callret) {
@@ -83,9 +104,18 @@ BENCHMARK(BM_Switch_RawContext);
 void BM_Switch_RawContextCallRet(benchmark::State& state) { raw_benchmark(state, true); }
 BENCHMARK(BM_Switch_RawContextCallRet);
 
+void BM_Switch_RawFiber(benchmark::State& state) {
+  FiberPair p;
+  for (auto _ : state) p.round_trip();
+  state.SetItemsProcessed(state.iterations() * 2);
+}
+BENCHMARK(BM_Switch_RawFiber);
+
 void BM_Switch_YieldNow(benchmark::State& state) {
   const double raw = round_trip_ns(false);
   const double callret = round_trip_ns(true);
+  FiberPair fibers;
+  const double fiber = median_round_trip_ns(fibers);
   double ns = 0;
   std::int64_t n = 0;
   spindle::run([&] {
@@ -105,6 +135,7 @@ void BM_Switch_YieldNow(benchmark::State& state) {
   state.counters["ns_per_switch"] = ns / static_cast<double>(n) / 2;
   state.counters["raw_ns_per_switch"] = raw / 2;
   state.counters["switch_ratio"] = (ns / static_cast<double>(n)) / raw;
+  state.counters["fiber_ratio"] = (ns / static_cast<double>(n)) / fiber;
   state.counters["callret_ratio"] = (ns / static_cast<double>(n)) / callret;
 }
 BENCHMARK(BM_Switch_YieldNow);

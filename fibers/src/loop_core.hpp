@@ -193,6 +193,11 @@ class LoopCore final : public Loop {
                         SourceLocation where) const;
   /// Entry point of every task fiber.
   static void task_entry(boost::context::detail::transfer_t t) noexcept;
+  /// A fresh fiber context at the top of c's stack that starts in task_entry.
+  [[gnu::noinline]] static void* make_task_context(const ExecContext& c) noexcept {
+    return boost::context::detail::make_fcontext(static_cast<char*>(c.stack_lo) + c.stack_size,
+                                                 c.stack_size, &task_entry);
+  }
 
   // --- driving (root context) ---------------------------------------------------------------
   /// Runs tasks and callbacks until nothing is runnable, then returns to the root.
@@ -285,6 +290,8 @@ class LoopCore final : public Loop {
 #if defined(SPINDLE_TSAN)
     __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
+    if (!to.fctx) [[unlikely]]  // a task's first switch-in: start its fiber
+      to.fctx = make_task_context(to);
     after_switch(boost::context::detail::jump_fcontext(to.fctx, &from));
   }
   /// Runs in the context just resumed: records where the previous one stopped (or returns

@@ -5,9 +5,17 @@
 // A stack grows down towards its own guard page. Chunks double in size (16 slots up to 1024)
 // so small programs map little and large ones need few mappings. A slot whose guard page
 // could not be protected keeps the page unused and a canary at the bottom of the stack.
+//
+// System calls are batched: a chunk's guard pages are installed with one process_madvise
+// call (instead of one madvise per stack), and fresh stacks' top pages (the page a new task
+// writes first) are populated 64 at a time as they are handed out, so a cold spawn takes no
+// page-fault trap. Fewer guard calls matter beyond their own cost: on PVM guests each one
+// makes every page the process touched cost a host exit at its next access.
 #include "stack_pool.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,11 +30,18 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux 6.13+; Debian 12's headers predate it
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14+
+#endif
 
 namespace spindle::detail {
 namespace {
 constexpr std::size_t kMinStack = 16 * 1024;
+// Measured on a PVM guest: larger chunks (4,096 to 65,536 slots) made cold spawns about 15%
+// cheaper but a warm pool's random-sleepers run 25% dearer; 1,024 kept both in line.
 constexpr std::size_t kMaxChunkSlots = 1024;
+constexpr std::size_t kPopulateBatch = 64;  // fresh stacks prepared per populate call
+constexpr std::size_t kIovMax = 1024;       // UIO_MAXIOV: ranges per process_madvise call
 
 std::size_t read_max_map_count() {
   std::ifstream f("/proc/sys/vm/max_map_count");
@@ -42,6 +57,31 @@ std::size_t budget_for(std::size_t max_map_count) { return max_map_count / 4; }
 // Shared by the pools of every thread that use the system limit.
 std::atomic<long> g_mprotect_budget{-1};       // -1: not read yet
 std::atomic<bool> g_guard_install_works{true};  // false once the kernel said EINVAL
+std::atomic<bool> g_batch_works{true};          // false once process_madvise was refused
+
+// Applies `advice` to every page-sized range in `pages`, one process_madvise call per
+// kIovMax ranges (any advice on the calling process: Linux 6.13+). Returns how many leading
+// ranges it covered; the caller handles the rest one by one. Never throws.
+std::size_t advise_pages(const iovec* pages, std::size_t count, int advice,
+                         std::size_t page) noexcept {
+  if (count == 0 || !g_batch_works.load(std::memory_order_relaxed)) return 0;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
+  if (pidfd < 0) return 0;
+  std::size_t done = 0;
+  while (done < count) {
+    const std::size_t n = std::min(kIovMax, count - done);
+    const long r = ::syscall(SYS_process_madvise, pidfd, pages + done, n, advice, 0);
+    if (r < 0) {
+      // ENOSYS, EINVAL (an older kernel), EPERM (a sandbox): stop asking.
+      if (errno != ENOMEM && errno != EAGAIN) g_batch_works.store(false);
+      break;
+    }
+    done += static_cast<std::size_t>(r) / page;  // whole ranges covered, in order
+    if (static_cast<std::size_t>(r) < n * page) break;
+  }
+  ::close(pidfd);
+  return done;
+}
 }  // namespace
 
 StackPool& StackPool::local() {
@@ -113,10 +153,18 @@ void StackPool::grow(std::size_t usable, SizeClass& sc) {
   sc.next_chunk_slots = std::min(n * 2, kMaxChunkSlots);
   sc.total += n;
   sc.free.reserve(sc.total);  // release() must never reallocate
-  // Push in reverse so the lowest slot is handed out first.
+  char* const first = static_cast<char*>(base);
+  // The guard pages, all at once where the kernel allows it.
+  std::size_t installed = 0;
+  if (try_guard_install_ && g_guard_install_works.load(std::memory_order_relaxed)) {
+    std::vector<iovec> guards(n);
+    for (std::size_t i = 0; i < n; ++i) guards[i] = {first + i * slot, page_};
+    installed = advise_pages(guards.data(), n, MADV_GUARD_INSTALL, page_);
+  }
+  // Push in reverse so the lowest slot is handed out first (fresh slots go in address order).
   for (std::size_t i = n; i-- > 0;) {
-    char* s = static_cast<char*>(base) + i * slot;
-    const GuardMode m = guard(s);
+    char* s = first + i * slot;
+    const GuardMode m = i < installed ? GuardMode::GuardInstall : guard(s);
     ++carved_[static_cast<int>(m)];
     char* lo = s + page_;
 #if defined(SPINDLE_HAVE_VALGRIND)
@@ -125,6 +173,21 @@ void StackPool::grow(std::size_t usable, SizeClass& sc) {
     sc.free.push_back(
         {lo, usable, m == GuardMode::Canary ? reinterpret_cast<std::uint64_t*>(lo) : nullptr});
   }
+  sc.fresh_from = first + page_;  // every slot of the new chunk is still fresh
+  sc.fresh_end = first + len;
+}
+
+void StackPool::prepare(SizeClass& sc, const Stack& s) noexcept {
+  // The top page of this and the next fresh stacks, populated in one call: each new task
+  // then writes its first frames without a page-fault trap. Only that page: a parked task
+  // rarely needs more, and memory it never touches is never committed.
+  const std::size_t slot = s.size + page_;
+  iovec tops[kPopulateBatch];
+  std::size_t n = 0;
+  char* lo = static_cast<char*>(s.lo);
+  for (; n < kPopulateBatch && lo < sc.fresh_end; ++n, lo += slot) tops[n] = {lo + s.size - page_, page_};
+  sc.fresh_from = lo;
+  advise_pages(tops, n, MADV_POPULATE_WRITE, page_);  // best effort: else the task faults
 }
 
 Stack StackPool::allocate(std::size_t usable, bool fresh) {
@@ -135,6 +198,10 @@ Stack StackPool::allocate(std::size_t usable, bool fresh) {
   const Stack s = sc.free.back();
   sc.free.pop_back();
   ++in_use_;
+  // Fresh slots come out in address order; released ones (below fresh_from) are resident.
+  if (char* lo = static_cast<char*>(s.lo); lo >= sc.fresh_from && lo < sc.fresh_end) {
+    prepare(sc, s);
+  }
 #if defined(SPINDLE_ASAN)
   // A finished task's last frames are abandoned, not unwound: clear their poisoning so the
   // next task on this stack starts clean.

@@ -65,12 +65,18 @@ class StackPool {
     std::vector<Stack> free;
     std::size_t next_chunk_slots = 16;
     std::size_t total = 0;  // slots ever carved for this class
+    // The newest chunk's slots from fresh_from up to fresh_end were never handed out and
+    // their top pages are not populated yet (older chunks have no fresh slots left).
+    char* fresh_from = nullptr;
+    char* fresh_end = nullptr;
   };
   struct Chunk {
     void* base;
     std::size_t len;
   };
   void grow(std::size_t usable, SizeClass& sc);
+  /// Populates the top pages of the fresh stack s and of the fresh ones after it.
+  void prepare(SizeClass& sc, const Stack& s) noexcept;
   /// The size class for `usable` bytes (created if new). Map nodes never move, so the last
   /// one used is cached: programs mostly spawn one stack size.
   SizeClass& size_class(std::size_t usable) {

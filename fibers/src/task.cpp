@@ -12,7 +12,6 @@
 #include "context.hpp"
 #include "loop_core.hpp"
 
-namespace ctx = boost::context::detail;
 
 namespace spindle {
 namespace detail {
@@ -78,7 +77,11 @@ void LoopCore::start(TaskBase& t, TaskStartOptions opts) {
 #endif
   t.ctx_.asan_bottom = s.lo;
   t.ctx_.asan_size = s.size;
-  t.ctx_.fctx = ctx::make_fcontext(static_cast<char*>(s.lo) + s.size, s.size, &task_entry);
+  // No fctx yet: the context is made on the task's first switch-in (switch_to), so spawning
+  // does not touch the stack. A stack page first written when its task runs is written once;
+  // written at spawn, it may need a second costly touch if the pool grows in between (on PVM
+  // guests every guard installation drops the host's mappings of the pages touched so far).
+  t.ctx_.fctx = nullptr;
   t.add_ref();  // the loop's reference, dropped when the stack is back in the pool
   live_.push_back(t);
   ++live_count_;
