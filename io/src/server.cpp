@@ -8,6 +8,8 @@
 #include <spindle/sleep.hpp>
 #include <spindle/task.hpp>
 
+#include "tls_session.hpp"
+
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -53,6 +55,20 @@ void ServerState::serve(Socket conn, bool tcp) {
     }
   }
   Stream stream(std::move(conn), options.stream);
+  if (options.tls) {
+    try {
+      detail::handshake(stream, *options.tls, {}, options.tls_handshake_timeout,
+                        SourceLocation::current());
+    } catch (const std::exception& e) {
+      // A client's failure, not the server's: asyncio reports it only in debug mode too.
+      spindle::Loop& loop = spindle::Loop::current();
+      if (loop.debug()) {
+        loop.call_exception_handler({std::string("TLS handshake failed: ") + e.what(),
+                                     std::current_exception(), spindle::current_task().name()});
+      }
+      return;  // the stream is closed already
+    }
+  }
   try {
     handler(stream);
   } catch (const std::exception& e) {

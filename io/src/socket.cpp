@@ -1,7 +1,8 @@
 // Socket: the non-blocking call, on EAGAIN park until the epoll edge, retry. Registration
 // with the loop's reactor happens on the first wait (so a socket can be made before a loop
 // runs) and lasts until close. Invariant: `watch.readable`/`writable` are cleared only by an
-// EAGAIN and set only by an epoll edge, so a parked task can never miss one.
+// EAGAIN (ours, or one OpenSSL's BIO saw on the same fd) and set only by an epoll edge, so a
+// parked task can never miss one.
 #include <spindle/io/socket.hpp>
 
 #include <fcntl.h>
@@ -16,43 +17,12 @@
 #include <spindle/detail/wait_list.hpp>
 
 #include "../../fibers/src/loop_core.hpp"
-#include "epoll_reactor.hpp"
+#include "socket_state.hpp"
 #include "syscall.hpp"
 
 namespace spindle::io {
 namespace detail {
 
-struct SocketState {
-  FdWatch watch;
-  bool is_socket = true;  // false for pipes and other fds: read()/write() instead
-  // A byte stream (TCP, Unix stream, pipe): a short read drained it, and any later arrival
-  // raises a new epoll edge, so the next read can park first instead of trying read() only
-  // to get EAGAIN. Not for datagrams: one read returns one datagram however many wait. Not
-  // once a hang-up was seen: end of stream raises no further edge and must be read.
-  bool stream = true;
-  ~SocketState() { close(); }
-  void close() noexcept {
-    if (watch.fd < 0) return;
-    if (watch.reactor) watch.reactor->remove(watch);  // wakes parked tasks with an error
-    ::close(watch.fd);
-    watch.fd = -1;
-  }
-};
-
-namespace {
-
-[[noreturn, gnu::cold]] void throw_closed(const char* what) {
-  throw_errno(EBADF, std::string(what) + ": socket is closed");
-}
-
-inline SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
-  if (!s || s->watch.fd < 0) [[unlikely]]
-    throw_closed(what);
-  return *s;
-}
-
-/// Parks until the socket is readable (or writable). Throws CancelledError, or
-/// std::system_error(ECANCELED) if the socket was closed meanwhile.
 void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where) {
   EpollReactor& reactor = EpollReactor::current();
   if (!s.watch.reactor) {
@@ -70,6 +40,24 @@ void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation
     spindle::detail::throw_cancelled();
   }
 }
+
+namespace {
+
+[[noreturn, gnu::cold]] void throw_closed(const char* what) {
+  throw_errno(EBADF, std::string(what) + ": socket is closed");
+}
+
+inline SocketState& state(const std::unique_ptr<SocketState>& s, const char* what) {
+  if (!s || s->watch.fd < 0) [[unlikely]]
+    throw_closed(what);
+  return *s;
+}
+
+}  // namespace
+
+SocketState& SocketAccess::state(Socket& s, const char* what) { return detail::state(s.s_, what); }
+
+namespace {
 
 /// Runs op() (a syscall returning -1/errno) until it succeeds, parking on EAGAIN.
 template <class Op>

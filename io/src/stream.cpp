@@ -6,8 +6,8 @@
 // once and buffers only what the kernel refuses.
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
-#include <spindle/io/resolve.hpp>
 #include <spindle/io/stream.hpp>
+#include <spindle/timeout.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "epoll_reactor.hpp"
+#include "socket_state.hpp"
 #include "syscall.hpp"
+#include "tls_session.hpp"
 
 namespace spindle::io {
 
@@ -28,15 +30,19 @@ Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&&) noexcept = default;
 Stream::~Stream() { close(); }
 
+std::size_t Stream::receive_into(std::span<std::byte> buf, SourceLocation where) {
+  const std::size_t n = tls_ ? tls_->read(buf, where) : socket_.recv(buf, where);
+  if (n == 0) eof_ = true;
+  return n;
+}
+
 std::span<const char> Stream::receive(SourceLocation where) {
   if (eof_) return {};
   flush(0, where);
   // Into the loop's shared buffer, not one on this fiber's stack: a parked reader's frames
   // stay small, and the caller copies out what it keeps before anything can park again.
   const std::span<char> buf = detail::EpollReactor::current().scratch();
-  const std::size_t n = socket_.recv(std::as_writable_bytes(buf), where);
-  if (n == 0) eof_ = true;
-  return {buf.data(), n};
+  return {buf.data(), receive_into(std::as_writable_bytes(buf), where)};
 }
 
 bool Stream::fill(SourceLocation where) {
@@ -92,9 +98,7 @@ std::size_t Stream::read_some(std::span<std::byte> buf, SourceLocation where) {
   }
   if (eof_) return 0;
   flush(0, where);
-  const std::size_t n = socket_.recv(buf, where);  // straight into the caller's buffer
-  if (n == 0) eof_ = true;
-  return n;
+  return receive_into(buf, where);  // straight into the caller's buffer
 }
 
 std::string Stream::read_exactly(std::size_t n, SourceLocation where) {
@@ -155,13 +159,17 @@ bool Stream::at_eof() const noexcept { return eof_ && buffered() == 0; }
 
 void Stream::flush(std::size_t down_to, SourceLocation where) {
   while (out_.size() > down_to) {
-    const std::size_t n = socket_.send(out_, where);
+    // Through TLS, a write interrupted by cancellation is retried with the same bytes first,
+    // as OpenSSL requires: they stay at the front of out_ until written.
+    const std::size_t n = tls_ ? tls_->write(out_, true, where) : socket_.send(out_, where);
     out_.erase(0, n);
   }
 }
 
 void Stream::write(std::string_view data, SourceLocation where) {
-  if (out_.empty()) {
+  if (out_.empty() && tls_) {
+    data.remove_prefix(tls_->write(data, false, where));  // what the socket takes at once
+  } else if (out_.empty()) {
     // Send straight away, without parking; buffer the rest.
     std::size_t sent = 0;
     while (sent < data.size()) {
@@ -188,6 +196,7 @@ void Stream::drain(SourceLocation where) { flush(0, where); }
 
 void Stream::write_eof(SourceLocation where) {
   flush(0, where);
+  if (tls_) tls_->close_notify(true, where);
   socket_.shutdown(SHUT_WR);
 }
 
@@ -201,31 +210,56 @@ void Stream::close() noexcept {
       // the peer is gone: nothing more to deliver
     }
   }
+  if (tls_) {
+    tls_->close_notify(false, SourceLocation::current());  // only if it goes out at once
+    tls_.reset();
+  }
   socket_.close();
 }
 
-Stream open_connection(const Address& address, SourceLocation where) {
-  Socket s(address.family(), SOCK_STREAM);
-  s.connect(address, where);
-  if (address.family() != AF_UNIX) s.set_nodelay(true);
-  return Stream(std::move(s));
-}
-
-Stream open_connection(std::string_view host, std::uint16_t port, SourceLocation where) {
-  std::error_code last;
-  for (const Address& a : resolve(host, std::to_string(port), where)) {
-    try {
-      return open_connection(a, where);
-    } catch (const std::system_error& e) {
-      last = e.code();
-    }
+void Stream::start_tls(const TlsContext& ctx, std::string_view server_hostname,
+                       SourceLocation where) {
+  if (tls_) throw std::logic_error("Stream::start_tls: the stream already speaks TLS");
+  flush(0, where);
+  std::string peer;
+  try {
+    peer = peer_address().to_string();
+  } catch (const std::system_error&) {
+    peer = "the peer";  // not a connected socket (a pipe): the name only serves messages
   }
-  throw std::system_error(last ? last : std::make_error_code(std::errc::host_unreachable),
-                          "open_connection " + std::string(host) + ":" + std::to_string(port));
+  std::string received = in_.substr(in_pos_);  // the first bytes of the TLS stream
+  in_.clear();
+  in_pos_ = 0;
+  try {
+    tls_ = std::make_unique<detail::TlsSession>(
+        ctx, detail::SocketAccess::state(socket_, "start_tls"), std::string(server_hostname),
+        std::move(peer), std::move(received));
+    tls_->handshake(where);
+  } catch (...) {
+    // Half a handshake is nothing a later call could use: close (also on cancellation).
+    tls_.reset();
+    out_.clear();
+    socket_.close();
+    throw;
+  }
 }
 
-Stream open_unix_connection(std::string_view path, SourceLocation where) {
-  return open_connection(Address::unix_path(path), where);
+TlsInfo Stream::tls_info() const { return tls_ ? tls_->info() : TlsInfo{}; }
+
+void detail::handshake(Stream& s, const TlsContext& ctx, const std::string& server_hostname,
+                       Clock::duration timeout, SourceLocation where) {
+  std::string peer = "the peer";
+  try {
+    peer = s.peer_address().to_string();
+  } catch (const std::system_error&) {
+  }
+  try {
+    spindle::with_timeout(timeout, [&] { s.start_tls(ctx, server_hostname, where); });
+  } catch (const TimeoutError&) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+    throw TlsError(ETIMEDOUT, "TLS handshake with " + peer + " timed out after " +
+                                  std::to_string(ms) + " ms");
+  }
 }
 
 }  // namespace spindle::io

@@ -1,4 +1,5 @@
-// spindle::io: addresses, sockets, streams, servers, pipes, files, names, signals, readiness.
+// spindle::io: addresses, sockets, streams, TLS, servers, pipes, files, names, signals,
+// readiness.
 #pragma once
 
 #include <spindle/io/address.hpp>
@@ -9,4 +10,5 @@
 #include <spindle/io/signal.hpp>
 #include <spindle/io/socket.hpp>
 #include <spindle/io/stream.hpp>
+#include <spindle/io/tls.hpp>
 #include <spindle/io/wait.hpp>

@@ -8,7 +8,9 @@
 #include <spindle/source_location.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +23,12 @@ struct ServerOptions {
   bool reuse_port = false;
   /// Passed to each connection's Stream.
   StreamOptions stream{};
+  /// Serve TLS with this (server) context: each connection shakes hands before its handler
+  /// runs. A client that fails the handshake (plain text, bad certificate, garbage, too slow)
+  /// is disconnected; debug mode reports it. asyncio: start_server(ssl=)
+  std::optional<TlsContext> tls{};
+  /// How long a client may take over the TLS handshake. asyncio: ssl_handshake_timeout=
+  Clock::duration tls_handshake_timeout = std::chrono::seconds(60);
 };
 
 namespace detail {

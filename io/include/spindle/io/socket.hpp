@@ -17,6 +17,7 @@ namespace spindle::io {
 
 namespace detail {
 struct SocketState;
+struct SocketAccess;
 }
 
 /// A socket of any family and type (TCP, UDP, Unix stream and datagram). Always
@@ -94,6 +95,7 @@ class SPINDLE_API Socket {
   void set_keepalive(bool on);
 
  private:
+  friend struct detail::SocketAccess;  // io's own code (TLS) reaches the fd's readiness state
   explicit Socket(int fd, bool adopted);
   std::unique_ptr<detail::SocketState> s_;
 };

@@ -4,15 +4,25 @@
 #include <spindle/detail/config.hpp>
 #include <spindle/io/address.hpp>
 #include <spindle/io/socket.hpp>
+#include <spindle/io/tls.hpp>
+#include <spindle/loop.hpp>
 #include <spindle/source_location.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spindle::io {
+
+namespace detail {
+class TlsSession;
+}
 
 /// Buffer limits of a Stream.
 struct StreamOptions {
@@ -20,6 +30,24 @@ struct StreamOptions {
   std::size_t limit = 64 * 1024;
   /// write() parks while more than this is buffered unsent (back-pressure).
   std::size_t high_water = 64 * 1024;
+};
+
+/// How open_connection() connects. asyncio: open_connection()'s keyword arguments
+struct ConnectOptions {
+  /// Speak TLS with this context (asyncio: ssl=).
+  std::optional<TlsContext> tls{};
+  /// The name the server's certificate must carry, also sent as SNI; by default the host
+  /// given to open_connection (asyncio: server_hostname=).
+  std::string server_hostname{};
+  /// Race the resolved addresses RFC 8305 style: start the next attempt when the previous
+  /// has not connected after this delay (or failed), keep the first to connect, close the
+  /// rest. Off (one address after another) by default, as in asyncio (happy_eyeballs_delay=).
+  std::optional<Clock::duration> happy_eyeballs_delay{};
+  /// Bind the socket to this local address before connecting (asyncio: local_addr=).
+  std::optional<Address> local_address{};
+  /// Give up a TLS handshake after this long: TlsError(ETIMEDOUT), the connection closed
+  /// (asyncio: ssl_handshake_timeout=).
+  Clock::duration tls_handshake_timeout = std::chrono::seconds(60);
 };
 
 /// A connected byte stream over a Socket: buffered reads (read, read_some, read_exactly,
@@ -76,12 +104,28 @@ class SPINDLE_API Stream {
   /// Returns once close() has finished (it is synchronous here). asyncio: wait_closed()
   void wait_closed() noexcept {}
 
+  /// Upgrades the connection to TLS (STARTTLS): flushes what was written, then shakes
+  /// hands as a client or a server, as ctx is; bytes already received and not yet read are
+  /// taken as the start of the TLS stream. A client checks the server's certificate against
+  /// server_hostname. From then on every read and write goes through TLS. Cancellation (and
+  /// a with_timeout expiry) or any failure closes the connection. Throws TlsError,
+  /// std::system_error, std::logic_error if the stream already speaks TLS.
+  /// asyncio: await writer.start_tls(ctx, server_hostname=)
+  void start_tls(const TlsContext& ctx, std::string_view server_hostname = {},
+                 SourceLocation where = SourceLocation::current());
+  /// What TLS negotiated: protocol, cipher, ALPN protocol, peer certificate subject; all
+  /// empty for a plain stream. asyncio: writer.get_extra_info("ssl_object")
+  TlsInfo tls_info() const;
+
   Address peer_address() const { return socket_.peer_address(); }
   Address local_address() const { return socket_.local_address(); }
+  /// The socket underneath. Reading or writing it directly bypasses the stream's buffers
+  /// (and TLS): only for a stream that is neither.
   Socket& socket() noexcept { return socket_; }
 
  private:
   std::span<const char> receive(SourceLocation where);  // next bytes; empty at end of stream
+  std::size_t receive_into(std::span<std::byte> buf, SourceLocation where);  // 0: end
   bool fill(SourceLocation where);  // appends received bytes to in_; false at end of stream
   std::size_t buffered() const noexcept { return in_.size() - in_pos_; }
   void consume(std::size_t n) noexcept;  // drops n buffered bytes; frees a drained buffer
@@ -95,18 +139,30 @@ class SPINDLE_API Stream {
   std::size_t in_pos_ = 0;
   std::string out_;       // written, not yet sent
   bool eof_ = false;
+  std::unique_ptr<detail::TlsSession> tls_;  // set once the stream speaks TLS
 };
 
-/// Connects to host:port (numeric addresses directly; names through resolve(), trying each
-/// address in turn) and returns the stream. Throws std::system_error (the last connect
-/// error), std::invalid_argument for a bad host. asyncio: asyncio.open_connection
+/// Connects to host:port: resolves it (numeric addresses directly, names through
+/// resolve()), then tries each address in turn, or races them with
+/// options.happy_eyeballs_delay; with options.tls, shakes hands as a TLS client checking the
+/// certificate against options.server_hostname, or else `host`. Throws std::system_error
+/// naming every address tried when none connects (the last error's code),
+/// std::invalid_argument for a bad host, TlsError. asyncio: asyncio.open_connection
 SPINDLE_API Stream open_connection(std::string_view host, std::uint16_t port,
+                                   ConnectOptions options = {},
                                    SourceLocation where = SourceLocation::current());
-/// Connects to `address`. asyncio: asyncio.open_connection
-SPINDLE_API Stream open_connection(const Address& address,
+/// Connects to `address` (with options.tls, options.server_hostname is required to verify
+/// the server). asyncio: asyncio.open_connection(sock=...)
+SPINDLE_API Stream open_connection(const Address& address, ConnectOptions options = {},
+                                   SourceLocation where = SourceLocation::current());
+/// Connects to the first of `addresses` that answers, in order or raced as
+/// options.happy_eyeballs_delay says (what open_connection(host, port) does after resolving).
+/// Throws std::system_error naming every address tried, std::invalid_argument if empty.
+SPINDLE_API Stream open_connection(const std::vector<Address>& addresses,
+                                   ConnectOptions options = {},
                                    SourceLocation where = SourceLocation::current());
 /// Connects to a Unix-domain stream socket. asyncio: asyncio.open_unix_connection
-SPINDLE_API Stream open_unix_connection(std::string_view path,
+SPINDLE_API Stream open_unix_connection(std::string_view path, ConnectOptions options = {},
                                         SourceLocation where = SourceLocation::current());
 
 }  // namespace spindle::io

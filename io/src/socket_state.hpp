@@ -1,0 +1,44 @@
+// The state behind a Socket, shared by io/'s own code: the fd's registration and readiness
+// in the reactor, and the wait every operation that would block goes through.
+#pragma once
+
+#include <spindle/io/socket.hpp>
+#include <spindle/source_location.hpp>
+
+#include <unistd.h>
+
+#include "epoll_reactor.hpp"
+
+namespace spindle::io::detail {
+
+struct SocketState {
+  FdWatch watch;
+  bool is_socket = true;  // false for pipes and other fds: read()/write() instead
+  // A byte stream (TCP, Unix stream, pipe): a short read drained it, and any later arrival
+  // raises a new epoll edge, so the next read can park first instead of trying read() only
+  // to get EAGAIN. Not for datagrams: one read returns one datagram however many wait. Not
+  // once a hang-up was seen: end of stream raises no further edge and must be read.
+  bool stream = true;
+  ~SocketState() { close(); }
+  void close() noexcept {
+    if (watch.fd < 0) return;
+    if (watch.reactor) watch.reactor->remove(watch);  // wakes parked tasks with an error
+    ::close(watch.fd);
+    watch.fd = -1;
+  }
+};
+
+/// Parks until the socket is readable (or writable): at once if an edge came since the last
+/// EAGAIN, which whoever saw the EAGAIN records by clearing watch.readable (writable).
+/// Registers the fd with the running loop's reactor on first use. Throws CancelledError,
+/// std::system_error(ECANCELED) if the socket was closed meanwhile, std::logic_error if it
+/// belongs to another loop.
+void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where);
+
+/// io/'s way into a Socket's state.
+struct SocketAccess {
+  /// The state of an open socket. Throws std::system_error(EBADF) naming `what` if closed.
+  static SocketState& state(Socket& s, const char* what);
+};
+
+}  // namespace spindle::io::detail

@@ -1,0 +1,362 @@
+// TLS with OpenSSL 3: TlsContext (a shared SSL_CTX) and TlsSession (see tls_session.hpp).
+//
+// The BIO is ours: it reads with recv() and writes with send(MSG_NOSIGNAL) on the socket's fd
+// (no SIGPIPE, no extra copy), and on EAGAIN clears the socket's readiness flag, so the task
+// parks on the same epoll edge a plain Stream would. Reads ask for a whole buffer
+// (read-ahead); a short read means the socket is drained, and the next read parks before
+// trying recv() again, as Socket::recv does.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "socket_state.hpp"
+#include "syscall.hpp"
+#include "tls_session.hpp"
+
+namespace spindle::io {
+namespace detail {
+
+struct TlsContextState {
+  SSL_CTX* ctx = nullptr;
+  bool server = false;
+  bool verify = false;
+  std::vector<unsigned char> alpn;  // the wire format: length-prefixed names
+  ~TlsContextState() { SSL_CTX_free(ctx); }
+};
+
+namespace {
+
+/// OpenSSL's reason for the most recent failure ("certificate verify failed"), or `fallback`.
+std::string openssl_reason(const char* fallback) {
+  const unsigned long e = ERR_peek_last_error();
+  const char* reason = e ? ERR_reason_error_string(e) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : fallback;
+}
+
+[[noreturn]] void throw_tls(const std::string& what, const char* fallback) {
+  throw TlsError(EPROTO, what + ": " + openssl_reason(fallback));
+}
+
+std::shared_ptr<TlsContextState> make_context(bool server) {
+  auto st = std::make_shared<TlsContextState>();
+  st->server = server;
+  st->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  if (!st->ctx) throw_tls("TlsContext", "cannot create an SSL context");
+  SSL_CTX_set_min_proto_version(st->ctx, TLS1_2_VERSION);
+  // Partial writes and a moving buffer: a Stream keeps unsent bytes in a string that grows,
+  // and retries a write from there. Idle connections give their record buffers back.
+  SSL_CTX_set_mode(st->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_read_ahead(st->ctx, 1);
+  // A peer that closes the connection without close_notify ends the stream, as a plain TCP
+  // close does (HTTP/1.1 peers routinely do; lengths guard against truncation there).
+  SSL_CTX_set_options(st->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  return st;
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
+  auto* st = static_cast<TlsContextState*>(arg);
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, st->alpn.data(),
+                            static_cast<unsigned>(st->alpn.size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;  // no protocol in common: go on without ALPN
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// --- the BIO over the socket's fd ----------------------------------------------------------
+
+int bio_write(BIO* b, const char* data, int len) {
+  auto& s = *static_cast<TlsSession*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  for (;;) {
+    const ssize_t n = ::send(s.socket_.watch.fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s.socket_.watch.writable = false;
+      BIO_set_retry_write(b);
+    } else {
+      s.errno_ = errno;
+    }
+    return -1;
+  }
+}
+
+int bio_read(BIO* b, char* buf, int len) {
+  auto& s = *static_cast<TlsSession*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  if (s.received_pos_ < s.received_.size()) {  // bytes the Stream had read before TLS began
+    const std::size_t n =
+        std::min(static_cast<std::size_t>(len), s.received_.size() - s.received_pos_);
+    std::memcpy(buf, s.received_.data() + s.received_pos_, n);
+    s.received_pos_ += n;
+    if (s.received_pos_ == s.received_.size()) std::string().swap(s.received_);
+    return static_cast<int>(n);
+  }
+  FdWatch& w = s.socket_.watch;
+  if (w.reactor && !w.readable && !w.hup) {  // drained by the last short read: wait for the edge
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  for (;;) {
+    const ssize_t n = ::recv(w.fd, buf, static_cast<std::size_t>(len), 0);
+    if (n > 0) {
+      if (n < len && !w.hup) w.readable = false;
+      return static_cast<int>(n);
+    }
+    if (n == 0) return 0;  // end of stream
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      w.readable = false;
+      BIO_set_retry_read(b);
+    } else {
+      s.errno_ = errno;
+    }
+    return -1;
+  }
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "spindle socket");
+    if (!m || !BIO_meth_set_write(m, bio_write) || !BIO_meth_set_read(m, bio_read) ||
+        !BIO_meth_set_ctrl(m, bio_ctrl) || !BIO_meth_set_create(m, bio_create)) {
+      throw_tls("TLS", "cannot create the socket BIO");
+    }
+    return m;
+  }();
+  return method;
+}
+
+bool is_ip_address(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+// --- TlsSession --------------------------------------------------------------------------------
+
+TlsSession::TlsSession(const TlsContext& ctx, SocketState& socket,
+                       const std::string& server_hostname, std::string peer, std::string received)
+    : socket_(socket), received_(std::move(received)), peer_(std::move(peer)) {
+  const TlsContextState& st = *ctx.state();
+  ssl_ = SSL_new(st.ctx);
+  if (!ssl_) throw_tls("TLS with " + peer_, "cannot create an SSL session");
+  BIO* bio = BIO_new(socket_bio_method());
+  if (!bio) {
+    SSL_free(ssl_);
+    throw_tls("TLS with " + peer_, "cannot create a BIO");
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // the SSL object owns the BIO now
+  if (st.server) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  const bool ip = is_ip_address(server_hostname);
+  if (!server_hostname.empty() && !ip) SSL_set_tlsext_host_name(ssl_, server_hostname.c_str());
+  if (!st.verify) return;
+  if (server_hostname.empty()) {
+    SSL_free(ssl_);
+    throw std::invalid_argument("TLS with " + peer_ +
+                                ": a server_hostname is needed to verify the server's certificate");
+  }
+  const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), server_hostname.c_str())
+                    : SSL_set1_host(ssl_, server_hostname.c_str());
+  if (ok != 1) {
+    SSL_free(ssl_);
+    throw_tls("TLS with " + peer_, "cannot set the host name to verify");
+  }
+}
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+void TlsSession::fail(const char* what) {
+  const std::string prefix = std::string(what) + " with " + peer_;
+  const long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK) {
+    ERR_clear_error();
+    throw TlsError(EPROTO, prefix + ": certificate verify failed: " +
+                               X509_verify_cert_error_string(verify));
+  }
+  throw_tls(prefix, "protocol error");
+}
+
+template <class Op>
+int TlsSession::drive(const char* what, bool may_park, SourceLocation where, Op op) {
+  for (;;) {
+    ERR_clear_error();
+    errno_ = 0;
+    const int r = op();
+    if (r > 0) return 1;
+    switch (SSL_get_error(ssl_, r)) {
+      case SSL_ERROR_WANT_READ:
+        if (!may_park) return -1;
+        wait_ready(socket_, false, what, where);
+        continue;
+      case SSL_ERROR_WANT_WRITE:
+        if (!may_park) return -1;
+        wait_ready(socket_, true, what, where);
+        continue;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;  // close_notify
+      case SSL_ERROR_SYSCALL:
+        if (errno_ != 0) throw_errno(errno_, std::string(what) + " with " + peer_);
+        if (ERR_peek_last_error() == 0) return 0;  // the peer closed the connection
+        fail(what);
+      default:
+        fail(what);
+    }
+  }
+}
+
+void TlsSession::handshake(SourceLocation where) {
+  if (drive("TLS handshake", true, where, [&] { return SSL_do_handshake(ssl_); }) == 0) {
+    throw TlsError(ECONNRESET, "TLS handshake with " + peer_ + ": the peer closed the connection");
+  }
+}
+
+std::size_t TlsSession::read(std::span<std::byte> buf, SourceLocation where) {
+  std::size_t n = 0;
+  if (drive("TLS read", true, where, [&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); }) == 0) {
+    return 0;
+  }
+  return n;
+}
+
+std::size_t TlsSession::write(std::span<const char> data, bool may_park, SourceLocation where) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    std::size_t n = 0;
+    const int r = drive("TLS write", may_park, where, [&] {
+      return SSL_write_ex(ssl_, data.data() + done, data.size() - done, &n);
+    });
+    if (r < 0) break;  // would block (without may_park)
+    if (r == 0) throw_errno(EPIPE, "TLS write with " + peer_ + ": the peer closed the connection");
+    done += n;
+  }
+  return done;
+}
+
+void TlsSession::close_notify(bool may_park, SourceLocation where) noexcept {
+  try {
+    drive("TLS close_notify", may_park, where, [&] {
+      const int r = SSL_shutdown(ssl_);
+      return r == 0 ? 1 : r;  // 0: ours is sent, the peer's not read yet: enough
+    });
+  } catch (...) {
+    // the peer is gone, or the task was cancelled: nothing more to say to it
+  }
+}
+
+TlsInfo TlsSession::info() const {
+  TlsInfo i;
+  i.protocol = SSL_get_version(ssl_);
+  if (const char* c = SSL_get_cipher_name(ssl_)) i.cipher = c;
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+  if (alpn) i.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  if (X509* cert = SSL_get1_peer_certificate(ssl_)) {
+    if (BIO* out = BIO_new(BIO_s_mem())) {
+      X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+      char* text = nullptr;
+      const long len = BIO_get_mem_data(out, &text);
+      if (len > 0) i.peer_subject.assign(text, static_cast<std::size_t>(len));
+      BIO_free(out);
+    }
+    X509_free(cert);
+  }
+  return i;
+}
+
+}  // namespace detail
+
+// --- TlsContext --------------------------------------------------------------------------------
+
+TlsContext TlsContext::client() {
+  auto st = detail::make_context(false);
+  if (SSL_CTX_set_default_verify_paths(st->ctx) != 1) {
+    detail::throw_tls("TlsContext::client: the system CA store", "cannot load it");
+  }
+  TlsContext ctx(std::move(st));
+  ctx.set_verify(true);
+  return ctx;
+}
+
+TlsContext TlsContext::server(const std::string& cert_file, const std::string& key_file) {
+  auto st = detail::make_context(true);
+  if (SSL_CTX_use_certificate_chain_file(st->ctx, cert_file.c_str()) != 1) {
+    detail::throw_tls("TlsContext::server: certificate chain '" + cert_file + "'", "cannot load it");
+  }
+  if (SSL_CTX_use_PrivateKey_file(st->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    detail::throw_tls("TlsContext::server: private key '" + key_file + "'", "cannot load it");
+  }
+  if (SSL_CTX_check_private_key(st->ctx) != 1) {
+    detail::throw_tls("TlsContext::server: '" + key_file + "' does not match '" + cert_file + "'",
+                      "key mismatch");
+  }
+  return TlsContext(std::move(st));
+}
+
+TlsContext& TlsContext::load_verify_file(const std::string& path) {
+  if (SSL_CTX_load_verify_locations(s_->ctx, path.c_str(), nullptr) != 1) {
+    detail::throw_tls("TlsContext::load_verify_file: '" + path + "'", "cannot load it");
+  }
+  return *this;
+}
+
+TlsContext& TlsContext::set_verify(bool on) {
+  s_->verify = on;
+  int mode = SSL_VERIFY_NONE;
+  if (on) mode = s_->server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER;
+  SSL_CTX_set_verify(s_->ctx, mode, nullptr);
+  return *this;
+}
+
+TlsContext& TlsContext::set_alpn(const std::vector<std::string>& protocols) {
+  std::vector<unsigned char> wire;
+  for (const std::string& p : protocols) {
+    if (p.empty() || p.size() > 255) {
+      throw std::invalid_argument("TlsContext::set_alpn: bad protocol name '" + p + "'");
+    }
+    wire.push_back(static_cast<unsigned char>(p.size()));
+    wire.insert(wire.end(), p.begin(), p.end());
+  }
+  s_->alpn = std::move(wire);
+  if (s_->server) {
+    SSL_CTX_set_alpn_select_cb(s_->ctx, detail::select_alpn, s_.get());
+  } else if (SSL_CTX_set_alpn_protos(s_->ctx, s_->alpn.data(),
+                                     static_cast<unsigned>(s_->alpn.size())) != 0) {
+    detail::throw_tls("TlsContext::set_alpn", "cannot set ALPN");
+  }
+  return *this;
+}
+
+bool TlsContext::is_server() const noexcept { return s_->server; }
+
+bool tls_available() noexcept { return true; }
+
+}  // namespace spindle::io
