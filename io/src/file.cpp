@@ -39,10 +39,7 @@ void write_all(int fd, std::string_view data, const std::uint64_t* offset, const
 }  // namespace
 
 std::pair<Stream, Stream> pipe() {
-  struct sigaction old {};
-  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
-    ::signal(SIGPIPE, SIG_IGN);
-  }
+  detail::ignore_sigpipe();
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) detail::throw_errno("pipe2");
   Socket r, w;

@@ -1,10 +1,11 @@
-// spindle::io: addresses, sockets, streams, TLS, servers, pipes, files, names, signals,
-// readiness.
+// spindle::io: addresses, sockets, streams, TLS, servers, pipes, subprocesses, files, names,
+// signals, readiness.
 #pragma once
 
 #include <spindle/io/address.hpp>
 #include <spindle/io/file.hpp>
 #include <spindle/io/pipe.hpp>
+#include <spindle/io/process.hpp>
 #include <spindle/io/resolve.hpp>
 #include <spindle/io/server.hpp>
 #include <spindle/io/signal.hpp>
