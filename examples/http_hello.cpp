@@ -1,7 +1,9 @@
 // A minimal HTTP/1.1 server answering every request with "Hello, World!": keep-alive
 // (HTTP/1.1 by default, HTTP/1.0 on request) and pipelining-safe (requests are read one
-// after another from the connection's buffer). The vehicle for wrk comparisons.
-// Usage: http_hello [--host H] [--port N]   (N = 0: any free port; SIGINT/SIGTERM stops it)
+// after another from the connection's buffer), HTTPS with a certificate and key. The vehicle
+// for wrk comparisons.
+// Usage: http_hello [--host H] [--port N] [--tls-cert FILE --tls-key FILE]
+//        (N = 0: any free port; SIGINT/SIGTERM stops it)
 #include <spindle/spindle.hpp>
 
 #include <algorithm>
@@ -45,13 +47,21 @@ void serve_http(spindle::io::Stream& stream) {
 
 int main(int argc, char** argv) {
   const ServerArgs args = parse_server_args(argc, argv, 8080);
-  spindle::run([&args] {
-    spindle::io::ServerOptions options;
-    options.backlog = 4096;
-    auto server = spindle::io::start_server(serve_http, args.host, args.port, options);
-    std::printf("listening on %s\n", server.addresses().at(0).to_string().c_str());
-    std::fflush(stdout);
-    spindle::io::wait_signal({SIGINT, SIGTERM});
-    server.close();
-  });
+  try {
+    spindle::run([&args] {
+      spindle::io::ServerOptions options;
+      options.backlog = 4096;
+      if (!args.tls_cert.empty()) {
+        options.tls = spindle::io::TlsContext::server(args.tls_cert, args.tls_key);
+      }
+      auto server = spindle::io::start_server(serve_http, args.host, args.port, options);
+      std::printf("listening on %s\n", server.addresses().at(0).to_string().c_str());
+      std::fflush(stdout);
+      spindle::io::wait_signal({SIGINT, SIGTERM});
+      server.close();
+    });
+  } catch (const std::exception& e) {  // a bad address, certificate or key
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 1;
+  }
 }

@@ -1,5 +1,6 @@
 // The command line every example server shares, so load tools can drive them all alike:
 //   --host H   (default 127.0.0.1)   --port N   (0 picks a free port)
+//   --tls-cert FILE --tls-key FILE   (serve TLS, for the servers that support it)
 #pragma once
 
 #include <cstdint>
@@ -10,18 +11,24 @@
 struct ServerArgs {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  std::string tls_cert, tls_key;  // both set, or neither
 };
 
-/// Parses --host/--port; prints usage and exits with status 2 on anything else.
+/// Parses --host/--port/--tls-cert/--tls-key; prints usage and exits with status 2 on
+/// anything else.
 inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default_port) {
   ServerArgs args;
   args.port = default_port;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if ((a == "--host" || a == "--port") && i + 1 < argc) {
+    if ((a == "--host" || a == "--port" || a == "--tls-cert" || a == "--tls-key") && i + 1 < argc) {
       const std::string v = argv[++i];
       if (a == "--host") {
         args.host = v;
+      } else if (a == "--tls-cert") {
+        args.tls_cert = v;
+      } else if (a == "--tls-key") {
+        args.tls_key = v;
       } else {
         char* end = nullptr;
         const long p = std::strtol(v.c_str(), &end, 10);
@@ -32,9 +39,14 @@ inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default
         args.port = static_cast<std::uint16_t>(p);
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--host H] [--port N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--host H] [--port N] [--tls-cert FILE --tls-key FILE]\n",
+                   argv[0]);
       std::exit(2);
     }
+  }
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    std::fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", argv[0]);
+    std::exit(2);
   }
   return args;
 }

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 
 
 def fail(msg, out=""):
@@ -255,9 +256,9 @@ def check_queue_workers(exe, _):
         fail(f"took {took} s: expected at least 0.15 s (450 ms over 3 workers) and below {total}", out)
 
 
-def start_server(exe):
+def start_server(exe, *args):
     """Starts a server example on a free port; returns (process, port)."""
-    proc = subprocess.Popen([exe, "--port", "0"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([exe, "--port", "0", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line.strip())
@@ -319,6 +320,33 @@ def check_http_hello(exe, _):
         fail("expected three responses to three pipelined requests", text)
     if "Content-Length: 13\r\n" not in text or text.count("Connection: close") != 1:
         fail("expected Content-Length and one Connection: close", text)
+    check_https_hello(exe)
+
+
+def check_https_hello(exe):
+    """http_hello --tls-cert/--tls-key serves HTTPS: curl, verifying the certificate, gets
+    both of two requests over one kept-alive connection."""
+    with tempfile.TemporaryDirectory() as d:
+        cert, key = f"{d}/cert.pem", f"{d}/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost"],
+                       check=True, capture_output=True)
+        proc, port = start_server(exe, "--tls-cert", cert, "--tls-key", key)
+        try:
+            url = f"https://localhost:{port}/"
+            res = subprocess.run(["curl", "--silent", "--show-error", "--cacert", cert,
+                                  "--resolve", f"localhost:{port}:127.0.0.1", "--write-out",
+                                  " %{num_connects} %{http_version}", url, url],
+                                 capture_output=True, text=True, timeout=30)
+        finally:
+            stop_server(proc)
+    if res.returncode != 0:
+        fail(f"curl failed: {res.stderr}", res.stdout)
+    # Two bodies, the first on a new connection (1), the second reusing it (0).
+    if res.stdout != "Hello, World! 1 1.1Hello, World! 0 1.1":
+        fail("expected two HTTPS responses over one kept-alive connection", res.stdout)
 
 
 def check_fetch_urls(exe, _):

@@ -4,13 +4,15 @@
 // thread may block signals for wait_signal) and default SIGPIPE/SIGXFSZ (spindle ignores
 // SIGPIPE). A pidfd, opened right after the spawn (the child cannot be reaped by anyone else
 // before), is registered with the reactor like a socket: it becomes readable when the child
-// exits, and waitid(P_PIDFD) reaps it. Every child is reaped: by wait(), by returncode() once
-// it has exited, or by ~Process(), which kills it first if it still runs.
+// exits, and waitid(P_PIDFD) reaps it. Where there are no pidfds (Linux before 5.3, valgrind
+// 3.19), wait() looks every 10 ms instead. Every child is reaped: by wait(), by returncode()
+// once it has exited, or by ~Process(), which kills it first if it still runs.
 #include <spindle/errors.hpp>
 #include <spindle/gather.hpp>
 #include <spindle/io/pipe.hpp>
 #include <spindle/io/process.hpp>
 #include <spindle/loop.hpp>
+#include <spindle/sleep.hpp>
 #include <spindle/task.hpp>
 
 #include <fcntl.h>
@@ -21,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -44,13 +48,15 @@ struct ProcessState {
   std::optional<int> status;
   std::optional<Stream> in, out, err;
 
-  /// Reaps the child if it has exited (without waiting); true once reaped.
-  bool try_reap() {
+  /// Reaps the child if it has exited (or, with `block`, once it has); true once reaped.
+  bool try_reap(bool block = false) {
     if (status) return true;
     siginfo_t info{};
     const int r = retry_eintr([&] {
-      return ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.fd()), &info,
-                      WEXITED | WNOHANG);
+      // A pidfd is non-blocking: waitid on it would not wait; by pid it does.
+      return pidfd ? ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.fd()),
+                              &info, WEXITED | WNOHANG)
+                   : ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | (block ? 0 : WNOHANG));
     });
     if (r != 0) throw_errno(errno, "waitid for " + program);
     if (info.si_pid == 0) return false;  // still running
@@ -59,8 +65,14 @@ struct ProcessState {
     return true;
   }
 
+  void signal(int sig) {
+    const long r = pidfd ? ::syscall(SYS_pidfd_send_signal, pidfd.fd(), sig, nullptr, 0)
+                         : ::kill(pid, sig);  // not reaped yet: the pid is still the child's
+    if (r != 0 && errno != ESRCH) throw_errno(errno, "send_signal to " + program);
+  }
+
   ~ProcessState() {
-    if (status || !pidfd) return;
+    if (status || pid < 0) return;
     bool running = false;
     try {
       running = !try_reap();
@@ -68,12 +80,13 @@ struct ProcessState {
       return;  // nothing to reap
     }
     if (!running) return;
-    ::syscall(SYS_pidfd_send_signal, pidfd.fd(), SIGKILL, nullptr, 0);
-    // The pidfd is non-blocking (waitid would not wait): poll it until the child is gone.
-    pollfd exited{pidfd.fd(), POLLIN, 0};
-    retry_eintr([&] { return ::poll(&exited, 1, -1); });
     try {
-      try_reap();
+      signal(SIGKILL);
+      if (pidfd) {  // wait for the pidfd to become readable, then reap
+        pollfd exited{pidfd.fd(), POLLIN, 0};
+        retry_eintr([&] { return ::poll(&exited, 1, -1); });
+      }
+      try_reap(true);
     } catch (const std::system_error&) {
     }
     const ExceptionContext ctx{"process " + std::to_string(pid) + " (" + program +
@@ -130,6 +143,27 @@ struct Closer {
   }
 };
 
+/// Throws what posix_spawnp would report for a program that cannot run or a working
+/// directory that does not exist, checked beforehand: where the spawn is emulated (valgrind),
+/// the child's exec failure would otherwise go unreported.
+void check_runnable(const std::string& program, const std::string& cwd) {
+  const std::string what = "create_subprocess_exec: cannot run '" + program + "'";
+  if (!cwd.empty() && ::access(cwd.c_str(), X_OK) != 0) throw_errno(errno, what + " in '" + cwd + "'");
+  if (program.find('/') != std::string::npos) {
+    if (::access(program.c_str(), X_OK) != 0) throw_errno(errno, what);
+    return;
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return;
+    start = end + 1;
+  }
+  throw_errno(ENOENT, what);
+}
+
 std::vector<std::string> environment(const SubprocessOptions& o) {
   std::vector<std::string> env;
   if (o.env) {
@@ -147,6 +181,7 @@ Process create_subprocess_exec(std::vector<std::string> argv, SubprocessOptions 
   if (options.in == Redirect::Stdout || options.out == Redirect::Stdout) {
     throw std::invalid_argument("create_subprocess_exec: Redirect::Stdout is for stderr only");
   }
+  detail::check_runnable(argv[0], options.cwd);
   detail::ChildEnd ends[3] = {detail::redirect(options.in, 0), detail::redirect(options.out, 1),
                               detail::redirect(options.err == Redirect::Stdout
                                                    ? Redirect::Inherit : options.err, 2)};
@@ -199,14 +234,15 @@ Process create_subprocess_exec(std::vector<std::string> argv, SubprocessOptions 
   s->pid = pid;
   s->program = argv[0];
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    // Cannot happen short of running out of fds; do not leave a zombie behind.
+  if (pidfd >= 0) {
+    s->pidfd = Socket::adopt(pidfd);  // pidfds are close-on-exec already
+  } else if (errno != ENOSYS) {
+    // Out of fds, say: do not leave a zombie behind.
     const int e = errno;
     ::kill(pid, SIGKILL);
     detail::retry_eintr([&] { return ::waitpid(pid, nullptr, 0); });
     detail::throw_errno(e, "pidfd_open for " + argv[0]);
-  }
-  s->pidfd = Socket::adopt(pidfd);  // pidfds are close-on-exec already
+  }  // else no pidfds here: wait() polls
   s->in = std::move(ends[0].parent_end);
   s->out = std::move(ends[1].parent_end);
   s->err = std::move(ends[2].parent_end);
@@ -248,6 +284,10 @@ std::optional<int> Process::returncode() {
 
 int Process::wait(SourceLocation where) {
   while (!s_->try_reap()) {
+    if (!s_->pidfd) {  // no pidfds on this system: look again shortly
+      spindle::sleep(std::chrono::milliseconds(10), where);
+      continue;
+    }
     // Readable once the child exits: park on the pidfd's epoll edge, then reap.
     detail::SocketState& fd = detail::SocketAccess::state(s_->pidfd, "Process::wait");
     fd.watch.readable = false;
@@ -286,9 +326,7 @@ std::pair<std::string, std::string> Process::communicate(std::string_view input,
 
 void Process::send_signal(int sig) {
   if (s_->try_reap()) return;  // exited and reaped: nobody to signal
-  if (::syscall(SYS_pidfd_send_signal, s_->pidfd.fd(), sig, nullptr, 0) != 0 && errno != ESRCH) {
-    detail::throw_errno(errno, "send_signal to " + s_->program);
-  }
+  s_->signal(sig);
 }
 
 }  // namespace spindle::io

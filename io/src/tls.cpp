@@ -34,16 +34,19 @@ struct TlsContextState {
 
 namespace {
 
-/// OpenSSL's reason for the most recent failure ("certificate verify failed"), or `fallback`.
-std::string openssl_reason(const char* fallback) {
-  const unsigned long e = ERR_peek_last_error();
-  const char* reason = e ? ERR_reason_error_string(e) : nullptr;
-  ERR_clear_error();
-  return reason ? reason : fallback;
-}
-
+/// Throws TlsError for OpenSSL's most recent failure: its reason ("certificate verify
+/// failed"), or for a system call's failure (a file that cannot be read) the errno's text
+/// and code; `fallback` if OpenSSL recorded nothing.
 [[noreturn]] void throw_tls(const std::string& what, const char* fallback) {
-  throw TlsError(EPROTO, what + ": " + openssl_reason(fallback));
+  unsigned long last = 0;
+  int sys = 0;  // a system call's errno, wherever it sits in OpenSSL's error queue
+  while (const unsigned long e = ERR_get_error()) {
+    if (ERR_SYSTEM_ERROR(e) && sys == 0) sys = ERR_GET_REASON(e);
+    last = e;
+  }
+  if (sys != 0) throw TlsError(sys, what + ": " + std::strerror(sys));
+  const char* reason = last ? ERR_reason_error_string(last) : nullptr;
+  throw TlsError(EPROTO, what + ": " + (reason ? reason : fallback));
 }
 
 std::shared_ptr<TlsContextState> make_context(bool server) {

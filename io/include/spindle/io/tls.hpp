@@ -17,12 +17,18 @@ struct TlsContextState;
 
 /// A TLS failure: handshake (certificate verify failed, wrong version number, host name
 /// mismatch, handshake timeout), a protocol error from the peer, or a bad certificate or key
-/// file. what() carries OpenSSL's reason. code(): EPROTO, or ETIMEDOUT for a handshake
-/// timeout, ENOTSUP when spindle was built without TLS. asyncio: ssl.SSLError
+/// file. what() is the operation and OpenSSL's reason ("TLS handshake with 127.0.0.1:443:
+/// certificate verify failed: self-signed certificate"). code(): EPROTO; ETIMEDOUT for a
+/// handshake timeout; the errno of a file that cannot be read; ENOTSUP when spindle was
+/// built without TLS. asyncio: ssl.SSLError
 class SPINDLE_API TlsError : public std::system_error {
  public:
-  TlsError(int err, const std::string& what)
-      : std::system_error(err, std::generic_category(), what) {}
+  TlsError(int err, std::string what)
+      : std::system_error(err, std::generic_category()), what_(std::move(what)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string what_;
 };
 
 /// What a TLS stream negotiated; every field empty for a plain stream.
