@@ -275,6 +275,10 @@ class LoopCore final : public Loop {
   [[gnu::always_inline]] void switch_to(ExecContext& from, ExecContext& to) noexcept {
     if (from.canary && *from.canary != kStackCanary) [[unlikely]]
       canary_overwritten(from);
+    // A task's first switch-in starts its fiber. Before the sanitizer annotations: no
+    // instrumented code may run between __tsan_switch_to_fiber and the jump.
+    if (!to.fctx) [[unlikely]]
+      to.fctx = make_task_context(to);
     running_ = &to;
     // The C++ runtime keeps the caught-exception stack and std::uncaught_exceptions() per
     // thread; each fiber needs its own, or a task parked inside a catch block would
@@ -288,10 +292,8 @@ class LoopCore final : public Loop {
                                    to.asan_size);
 #endif
 #if defined(SPINDLE_TSAN)
-    __tsan_switch_to_fiber(to.tsan_fiber, 0);
+    __tsan_switch_to_fiber(to.tsan_fiber, 0);  // the last call before the jump (MESON.md)
 #endif
-    if (!to.fctx) [[unlikely]]  // a task's first switch-in: start its fiber
-      to.fctx = make_task_context(to);
     after_switch(boost::context::detail::jump_fcontext(to.fctx, &from));
   }
   /// Runs in the context just resumed: records where the previous one stopped (or returns
