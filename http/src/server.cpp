@@ -1,0 +1,219 @@
+// http::serve(): HTTP/1.1 over io::start_server, parsed and serialized by Boost.Beast through
+// BeastStream. One task per connection runs the request loop: wait for the next request
+// (idle timeout), read its header (header timeout, size limit: 431), answer 100-continue or
+// refuse a too-large body at once (413), read the body (body timeout), call the handler,
+// write the response. Any protocol failure gets its status and closes the connection; the
+// server goes on. Pipelined requests are simply the next ones in Beast's buffer.
+//
+// Graceful shutdown: close() stops accepting and cancels the connections waiting for a
+// request; a connection in the middle of a request finishes it (Connection: close) and ends.
+// The server's state is co-owned by its running connections, so the handle may go first.
+#include <spindle/cancel.hpp>
+#include <spindle/context_var.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/http/beast_stream.hpp>
+#include <spindle/http/server.hpp>
+#include <spindle/io/server.hpp>
+#include <spindle/task.hpp>
+#include <spindle/timeout.hpp>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <strings.h>
+
+#include <unordered_set>
+
+#include "connection.hpp"
+
+namespace spindle::http {
+namespace detail {
+
+ContextVar<Connection*>& current_connection() {
+  static ContextVar<Connection*> var("spindle.http.connection", nullptr);
+  return var;
+}
+
+struct ServerState {
+  Handler handler;
+  ServeOptions options;
+  std::optional<io::Server> io;
+  bool closing = false;
+  std::unordered_set<Connection*> connections;
+
+  void serve_connection(io::Stream& stream);
+};
+
+namespace {
+
+using beast_http::error;
+
+/// Runs f() under a timeout; false if it expired (the caller then closes the connection).
+template <class F>
+bool within(Clock::duration d, F f) {
+  try {
+    spindle::with_timeout(d, f);
+    return true;
+  } catch (const TimeoutError&) {
+    return false;
+  }
+}
+
+/// Answers `code` and asks the client to go away.
+void refuse(BeastStream& s, status code) {
+  Response r = text(std::string(beast_http::obsolete_reason(code)) + "\n", code);
+  r.keep_alive(false);
+  r.prepare_payload();
+  boost::system::error_code ec;
+  beast_http::write(s, r, ec);  // the peer may be gone already: nothing to do then
+}
+
+/// The status a failed read gets: 431 and 413 for the limits, 400 for a bad request; none
+/// (status::unknown) when the peer just went away.
+status status_for(const boost::system::error_code& ec) {
+  if (ec == error::header_limit) return status::request_header_fields_too_large;
+  if (ec == error::body_limit) return status::payload_too_large;
+  if (ec == error::end_of_stream || ec == error::partial_message ||
+      ec.category() == boost::system::generic_category() || ec == boost::asio::error::eof) {
+    return status::unknown;
+  }
+  return status::bad_request;
+}
+
+bool expects_continue(const Request& req) {
+  const auto v = req[field::expect];
+  return v.size() == 12 && ::strncasecmp(v.data(), "100-continue", 12) == 0;
+}
+
+}  // namespace
+
+void ServerState::serve_connection(io::Stream& stream) {
+  Connection conn{&stream, spindle::current_task()};
+  connections.insert(&conn);
+  struct Leave {
+    ServerState* s;
+    Connection* c;
+    ~Leave() { s->connections.erase(c); }
+  } leave{this, &conn};
+  auto token = current_connection().set(&conn);
+  BeastStream bs(stream);
+  boost::beast::flat_buffer buffer;
+  for (std::size_t served = 0; !closing;) {
+    conn.busy = false;
+    if (buffer.size() == 0) {  // keep-alive: wait for the next request's first bytes
+      boost::system::error_code ec;
+      std::size_t n = 0;
+      if (!within(options.idle_timeout, [&] { n = bs.read_some(buffer.prepare(16 * 1024), ec); })) {
+        return;
+      }
+      if (ec) return;  // the client went away
+      buffer.commit(n);
+    }
+    conn.busy = true;
+    beast_http::request_parser<beast_http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    boost::system::error_code ec;
+    if (!within(options.header_timeout, [&] { beast_http::read_header(bs, buffer, parser, ec); })) {
+      return refuse(bs, status::request_timeout);
+    }
+    if (ec) {
+      if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
+      return;
+    }
+    if (!parser.is_done()) {
+      if (const auto len = parser.content_length(); len && *len > options.body_limit) {
+        return refuse(bs, status::payload_too_large);  // before the client sends it
+      }
+      if (expects_continue(parser.get())) {
+        stream.write("HTTP/1.1 100 Continue\r\n\r\n");
+        stream.drain();
+      }
+      if (!within(options.body_timeout, [&] { beast_http::read(bs, buffer, parser, ec); })) {
+        return refuse(bs, status::request_timeout);
+      }
+      if (ec) {
+        if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
+        return;
+      }
+    }
+    Request& req = parser.get();
+    ++served;
+    Response res;
+    try {
+      res = handler(req);
+    } catch (const std::exception& e) {
+      spindle::Loop::current().call_exception_handler(
+          {std::string("http handler failed: ") + e.what(), std::current_exception(),
+           spindle::current_task().name()});
+      res = text("Internal Server Error\n", status::internal_server_error);
+    }
+    if (conn.upgraded) return;  // a WebSocket's connection now: it closes as the handler ends
+    const bool keep = req.keep_alive() && !closing &&
+                      (options.max_requests_per_connection == 0 ||
+                       served < options.max_requests_per_connection);
+    res.version(11);  // HTTP/1.1 whatever the client spoke (1.0 gets Connection: close), as nginx
+    res.keep_alive(keep);
+    res.prepare_payload();
+    if (req.method() == verb::head) {  // the header a GET would get, without the body
+      beast_http::response_serializer<beast_http::string_body> sr{res};
+      beast_http::write_header(bs, sr, ec);
+    } else {
+      beast_http::write(bs, res, ec);
+    }
+    if (ec || !keep) return;
+  }
+}
+
+}  // namespace detail
+
+Response response(status code, std::string body, std::string_view content_type) {
+  Response r{code, 11};
+  r.set(field::content_type, boost::beast::string_view(content_type.data(), content_type.size()));
+  r.body() = std::move(body);
+  return r;
+}
+
+Server::Server(std::shared_ptr<detail::ServerState> s) noexcept : s_(std::move(s)) {}
+Server::Server(Server&&) noexcept = default;
+Server& Server::operator=(Server&&) noexcept = default;
+Server::~Server() { close(); }
+
+std::uint16_t Server::port() const { return s_->io->port(); }
+std::vector<io::Address> Server::addresses() const { return s_->io->addresses(); }
+
+void Server::close() noexcept {
+  if (!s_ || s_->closing) return;
+  s_->closing = true;
+  s_->io->close();
+  for (detail::Connection* c : s_->connections) {
+    if (!c->busy && !c->upgraded) c->task.cancel("HTTP server closing");  // idle keep-alive
+  }
+}
+
+void Server::wait_closed(SourceLocation where) { s_->io->wait_closed(where); }
+
+Server serve(Handler handler, std::string_view host, std::uint16_t port, ServeOptions options) {
+  auto st = std::make_shared<detail::ServerState>();
+  st->handler = std::move(handler);
+  st->options = options;
+  io::ServerOptions io_options;
+  io_options.backlog = options.backlog;
+  io_options.reuse_port = options.reuse_port;
+  io_options.tls = options.tls;
+  // Each connection co-owns the state while it runs; the io server holds only a weak
+  // reference (the state owns the io server: no cycle).
+  std::weak_ptr<detail::ServerState> weak = st;
+  st->io.emplace(io::start_server(
+      [weak](io::Stream& s) {
+        if (auto state = weak.lock()) state->serve_connection(s);
+      },
+      host, port, io_options));
+  return Server(std::move(st));
+}
+
+}  // namespace spindle::http
