@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the Debian 12 packages spindle needs to build, test and benchmark, if missing:
-# the compiler and build tools, Boost, Google Benchmark, OpenSSL (TLS), and the programs the
-# tests and benchmarks run as peers (python3 for the asyncio twins, openssl, curl, nginx,
-# wrk). Extra packages (CI's clang and valgrind) can be named in $EXTRA.
+# the compiler and build tools, Boost, Google Benchmark, OpenSSL (TLS), libcurl (http::fetch),
+# and the programs the tests and benchmarks run as peers (python3 for the asyncio twins and
+# with websockets for the WebSocket tests, openssl, curl, nginx, wrk). Extra packages (CI's clang and valgrind) can be named in $EXTRA.
 set -eu
-pkgs="g++ meson ninja-build pkg-config python3 libboost-context-dev libboost-test-dev libbenchmark-dev libssl-dev openssl curl nginx-light wrk ${EXTRA:-}"
+pkgs="g++ meson ninja-build pkg-config python3 python3-websockets libboost-context-dev libboost-test-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev openssl curl nginx-light wrk ${EXTRA:-}"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

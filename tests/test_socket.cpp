@@ -236,6 +236,19 @@ SPINDLE_REALTIME_TEST_CASE(wait_readable_on_a_foreign_fd) {
   ::close(fds[1]);
 }
 
+SPINDLE_TEST_CASE(a_pending_cancellation_comes_before_touching_a_foreign_fd) {
+  // As a C library does: cancel the waiting task, then close the fd it would wait on next.
+  int fds[2];
+  BOOST_REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  auto watcher = spindle::spawn([&] {
+    spindle::current_task().cancel("the library is done with the fd");
+    ::close(fds[0]);
+    spindle::io::wait_readable(fds[0]);  // cancelled, not EBADF
+  });
+  BOOST_CHECK_THROW(watcher.join(), spindle::CancelledError);
+  ::close(fds[1]);
+}
+
 SPINDLE_REALTIME_TEST_CASE(wait_signal_returns_the_signal) {
   auto waiter = spindle::spawn([] { return spindle::io::wait_signal({SIGUSR1, SIGUSR2}); });
   spindle::sleep(2ms);  // parked, with the signals blocked in this thread

@@ -63,13 +63,30 @@ bool within(Clock::duration d, F f) {
   }
 }
 
-/// Answers `code` and asks the client to go away.
+/// Answers `code` and ends the connection.
 void refuse(BeastStream& s, status code) {
   Response r = text(std::string(beast_http::obsolete_reason(code)) + "\n", code);
   r.keep_alive(false);
   r.prepare_payload();
   boost::system::error_code ec;
-  beast_http::write(s, r, ec);  // the peer may be gone already: nothing to do then
+  beast_http::write(s, r, ec);
+  if (ec) return;  // the peer is gone already
+  // A lingering close, as nginx's: the client may still be sending what was refused, and
+  // closing with unread bytes would reset the connection, perhaps before the client read
+  // the response. So: half-close, then read and drop its bytes for a while.
+  try {
+    io::Stream& stream = s.stream();
+    stream.write_eof();
+    spindle::with_timeout(std::chrono::seconds(1), [&] {
+      char drop[4096];
+      for (std::size_t total = 0; total < 1024 * 1024;) {
+        const std::size_t n = stream.read_some(std::span<char>(drop));
+        if (n == 0) break;
+        total += n;
+      }
+    });
+  } catch (const std::exception&) {  // TimeoutError, or the connection failed: close now
+  }
 }
 
 /// The status a failed read gets: 431 and 413 for the limits, 400 for a bad request; none

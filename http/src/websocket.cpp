@@ -21,6 +21,12 @@ struct WebSocket::Impl {
   explicit Impl(io::Stream& s) : ws(s), stream(&s) {}
   websocket::stream<BeastStream> ws;
   io::Stream* stream;
+  bool dropped = false;  // we closed the connection under Beast (it does not know)
+
+  void drop() noexcept {
+    dropped = true;
+    stream->close();
+  }
 
   /// Runs op(ec) (a Beast call); on an exception or an error closes the connection.
   template <class Op>
@@ -29,7 +35,7 @@ struct WebSocket::Impl {
     try {
       op(ec);
     } catch (...) {  // CancelledError: Beast may be halfway through a frame
-      stream->close();
+      drop();
       throw;
     }
     if (!ec) return;
@@ -37,7 +43,7 @@ struct WebSocket::Impl {
       const auto& r = ws.reason();
       throw WebSocketClosed(r.code, std::string(r.reason.data(), r.reason.size()));
     }
-    stream->close();
+    drop();
     const bool os = ec.category() == boost::system::generic_category();
     throw std::system_error(os ? ec.value() : EPROTO, std::generic_category(),
                             std::string(what) + ": " + ec.message());
@@ -85,10 +91,10 @@ void WebSocket::close(std::uint16_t code, std::string_view reason, SourceLocatio
                     ec);
   } catch (...) {  // cancelled: the connection goes now
   }
-  impl_->stream->close();
+  impl_->drop();
 }
 
-bool WebSocket::is_open() const noexcept { return impl_->ws.is_open(); }
+bool WebSocket::is_open() const noexcept { return !impl_->dropped && impl_->ws.is_open(); }
 
 WebSocket accept_websocket(Request& request, WebSocketOptions options) {
   detail::Connection* c = detail::current_connection().get(nullptr);

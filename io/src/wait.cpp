@@ -19,7 +19,10 @@ namespace {
 bool wait_fd(int fd, bool for_write, const Clock::time_point* deadline, const char* what,
              SourceLocation where) {
   auto& reactor = detail::EpollReactor::current();
-  spindle::detail::LoopCore::require().require_task(what);
+  auto& self = spindle::detail::LoopCore::require().require_task(what);
+  // A cancellation point delivers a pending cancellation first, before touching the fd:
+  // whoever cancelled this task may have closed it already (curl does).
+  spindle::detail::LoopCore::deliver_pending(self);
   detail::FdWatch w;
   w.fd = fd;
   int dup_fd = -1;

@@ -1,0 +1,233 @@
+// http::serve() driven by real clients (curl, Python's http.client, wrk) and by raw
+// streams: keep-alive, pipelining, chunked uploads, 100-continue, HTTP/1.0, HEAD, limits
+// (400, 413, 431), timeouts (408, idle), the handler's exception (500), graceful close; and
+// BeastStream: a CancelledError crossing Beast's frames.
+#include <spindle/http.hpp>
+#include <spindle_test.hpp>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace http = spindle::http;
+using spindle::io::Process;
+using spindle::io::Redirect;
+using spindle::io::Stream;
+using spindle::io::SubprocessOptions;
+
+namespace {
+
+/// Echoes what it was asked: method, target, body size, and the body's start.
+http::Response echo(http::Request& req) {
+  return http::text(std::string(req.method_string()) + " " + std::string(req.target()) + " " +
+                    std::to_string(req.body().size()) + " " + req.body().substr(0, 16));
+}
+
+/// Runs a command; returns {exit status, stdout}.
+std::pair<int, std::string> run(std::vector<std::string> argv, std::string input = {}) {
+  SubprocessOptions o;
+  o.in = Redirect::Pipe;
+  o.out = Redirect::Pipe;
+  o.err = Redirect::Pipe;
+  Process p = spindle::io::create_subprocess_exec(std::move(argv), o);
+  auto [out, err] = spindle::with_timeout(30s, [&] { return p.communicate(input); });
+  const int status = p.wait();
+  if (status != 0) BOOST_TEST_MESSAGE("stderr: " << err);
+  return {status, out};
+}
+
+std::string url(const http::Server& s, const std::string& path = "/") {
+  return "http://127.0.0.1:" + std::to_string(s.port()) + path;
+}
+
+/// Everything a raw connection receives until the server closes it.
+std::string read_all(Stream& s) {
+  std::string all;
+  for (std::string part = s.read(); !part.empty(); part = s.read()) all += part;
+  return all;
+}
+
+Stream raw(const http::Server& s) { return spindle::io::open_connection("127.0.0.1", s.port()); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_server)
+
+SPINDLE_REALTIME_TEST_CASE(curl_keeps_the_connection_alive_and_speaks_http_1_0) {
+  auto srv = http::serve(echo, "127.0.0.1", 0);
+  auto [status, out] = run({"curl", "-s", "-w", " %{num_connects}|", url(srv, "/a"), url(srv, "/b")});
+  BOOST_TEST(status == 0);
+  BOOST_TEST(out == "GET /a 0  1|GET /b 0  0|");  // the second request reused the connection
+  auto [status10, out10] = run({"curl", "-s", "--http1.0", "-D", "-", url(srv, "/old")});
+  BOOST_TEST(status10 == 0);
+  BOOST_TEST(out10.find("HTTP/1.1 200 OK\r\n") == 0u, out10);
+  BOOST_TEST(out10.find("Connection: close\r\n") != std::string::npos, out10);
+  BOOST_TEST(out10.find("GET /old 0 ") != std::string::npos, out10);
+}
+
+SPINDLE_REALTIME_TEST_CASE(curl_uploads_chunked_and_with_100_continue) {
+  auto srv = http::serve(echo, "127.0.0.1", 0);
+  const std::string body(300000, 'z');
+  auto [s1, chunked] = run({"curl", "-s", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-",
+                            url(srv, "/up")},
+                           body);
+  BOOST_TEST(s1 == 0);
+  BOOST_TEST(chunked == "POST /up 300000 zzzzzzzzzzzzzzzz");
+  auto [s2, cont] = run({"curl", "-s", "-v", "-H", "Expect: 100-continue", "--data-binary", "@-",
+                         url(srv, "/up")},
+                        body);
+  BOOST_TEST(s2 == 0);
+  BOOST_TEST(cont == "POST /up 300000 zzzzzzzzzzzzzzzz");
+}
+
+SPINDLE_REALTIME_TEST_CASE(pipelined_requests_are_answered_in_order) {
+  auto srv = http::serve(echo, "127.0.0.1", 0);
+  Stream c = raw(srv);
+  c.write("GET /one HTTP/1.1\r\nHost: x\r\n\r\nPOST /two HTTP/1.1\r\nHost: x\r\n"
+          "Content-Length: 3\r\n\r\nabcHEAD /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string all = read_all(c);
+  const auto one = all.find("GET /one 0 "), two = all.find("POST /two 3 abc");
+  BOOST_TEST(one != std::string::npos);
+  BOOST_TEST(two != std::string::npos);
+  BOOST_TEST(one < two);
+  // HEAD: the header a GET would get (its Content-Length), no body.
+  const auto head = all.rfind("HTTP/1.1 200 OK");
+  BOOST_TEST(all.substr(head).find("Content-Length: 14\r\n") != std::string::npos, all);  // "HEAD /three 0 "
+  BOOST_TEST(all.substr(head).find("HEAD /three") == std::string::npos, all);
+}
+
+SPINDLE_REALTIME_TEST_CASE(python_http_client_gets_400_413_431_and_the_server_serves_on) {
+  http::ServeOptions o;
+  o.header_limit = 4096;
+  o.body_limit = 1000;
+  auto srv = http::serve(echo, "127.0.0.1", 0, o);
+  const std::string script = R"(
+import http.client, socket, sys
+port = int(sys.argv[1])
+def raw(data):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    got = b""
+    while True:
+        part = s.recv(65536)
+        if not part: break
+        got += part
+    s.close()
+    return got.split(b"\r\n")[0].decode()
+print(raw(b"GARBAGE / NONSENSE\r\n\r\n"))
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.putrequest("GET", "/big-header"); c.putheader("X-Big", "x" * 10000); c.endheaders()
+r = c.getresponse(); print(r.status, r.getheader("Connection")); r.read(); c.close()
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("POST", "/big-body", body=b"y" * 5000)
+r = c.getresponse(); print(r.status, r.getheader("Connection")); r.read(); c.close()
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/fine"); r = c.getresponse(); print(r.status, r.read().decode())
+)";
+  auto [status, out] = run({"python3", "-c", script, std::to_string(srv.port())});
+  BOOST_TEST(status == 0);
+  BOOST_TEST(out == "HTTP/1.1 400 Bad Request\n431 close\n413 close\n200 GET /fine 0 \n");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_handler_that_throws_gets_500_and_is_reported) {
+  std::vector<std::string> reports;
+  spindle::Loop::current().set_exception_handler(
+      [&](const spindle::ExceptionContext& c) { reports.push_back(c.message); });
+  auto srv = http::serve(
+      [](http::Request& req) -> http::Response {
+        if (req.target() == "/boom") throw std::runtime_error("database on fire");
+        return http::text("fine");
+      },
+      "127.0.0.1", 0);
+  auto [status, out] = run({"curl", "-s", "-w", " %{http_code}|", url(srv, "/boom"), url(srv, "/ok")});
+  BOOST_TEST(out == "Internal Server Error\n 500|fine 200|");
+  BOOST_TEST_REQUIRE(reports.size() == 1u);
+  BOOST_TEST(reports[0] == "http handler failed: database on fire");
+}
+
+SPINDLE_REALTIME_TEST_CASE(idle_and_slow_clients_are_timed_out) {
+  http::ServeOptions o;
+  o.idle_timeout = 100ms;
+  o.header_timeout = 100ms;
+  o.body_timeout = 100ms;
+  auto srv = http::serve(echo, "127.0.0.1", 0, o);
+  Stream idle = raw(srv);
+  const auto t0 = spindle::Loop::current().time();
+  BOOST_TEST(read_all(idle).empty());  // closed without a word after the idle timeout
+  BOOST_TEST((spindle::Loop::current().time() - t0 >= 100ms));
+  Stream slow_header = raw(srv);
+  slow_header.write("GET / HTTP/1.1\r\nHost: x\r\n");  // and never the blank line
+  BOOST_TEST(read_all(slow_header).rfind("HTTP/1.1 408 Request Timeout", 0) == 0u);
+  Stream slow_body = raw(srv);
+  slow_body.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  BOOST_TEST(read_all(slow_body).rfind("HTTP/1.1 408 Request Timeout", 0) == 0u);
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_connection_ends_after_its_request_limit) {
+  http::ServeOptions o;
+  o.max_requests_per_connection = 2;
+  auto srv = http::serve(echo, "127.0.0.1", 0, o);
+  Stream c = raw(srv);
+  c.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string all = read_all(c);
+  BOOST_TEST(all.find("GET /2") != std::string::npos);
+  BOOST_TEST(all.find("GET /3") == std::string::npos);  // not served: the connection ended
+  BOOST_TEST(all.find("Connection: close") != std::string::npos);
+}
+
+SPINDLE_REALTIME_TEST_CASE(close_finishes_requests_in_flight_and_drops_idle_connections) {
+  auto srv = http::serve(
+      [](http::Request&) {
+        spindle::sleep(200ms);
+        return http::text("finished");
+      },
+      "127.0.0.1", 0);
+  Stream idle = raw(srv);
+  Stream busy = raw(srv);
+  busy.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  spindle::sleep(50ms);  // the request is being handled
+  srv.close();
+  BOOST_TEST(read_all(idle).empty());
+  const std::string reply = read_all(busy);
+  BOOST_TEST(reply.find("finished") != std::string::npos, reply);
+  BOOST_TEST(reply.find("Connection: close") != std::string::npos, reply);
+  srv.wait_closed();
+  BOOST_CHECK_THROW(raw(srv), std::system_error);  // no longer listening
+}
+
+SPINDLE_REALTIME_TEST_CASE(wrk_gets_only_successes) {
+  auto srv = http::serve([](http::Request&) { return http::text("Hello, World!"); }, "127.0.0.1", 0);
+  auto [status, out] = run({"wrk", "-t1", "-c20", "-d1s", url(srv)});
+  BOOST_TEST(status == 0);
+  std::smatch m;
+  BOOST_TEST_REQUIRE(std::regex_search(out, m, std::regex(R"((\d+) requests in)")));
+  BOOST_TEST(std::stol(m[1]) > 100);
+  BOOST_TEST(out.find("Non-2xx") == std::string::npos, out);
+  BOOST_TEST(out.find("Socket errors") == std::string::npos, out);
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancellation_crosses_beasts_frames_and_the_bytes_stay) {
+  auto ends = spindle::io::pipe();
+  http::BeastStream bs(ends.first);
+  boost::beast::flat_buffer buf;
+  http::Request req;
+  // Nothing arrives: the timeout's CancelledError goes through Beast's http::read.
+  BOOST_CHECK_THROW(spindle::with_timeout(30ms, [&] { boost::beast::http::read(bs, buf, req); }),
+                    spindle::TimeoutError);
+  ends.second.write("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+  boost::beast::http::request<boost::beast::http::string_body> again;
+  boost::beast::flat_buffer fresh;
+  boost::beast::http::read(bs, fresh, again);
+  BOOST_TEST(again.target() == "/late");
+  ends.second.close();
+  boost::system::error_code ec;
+  char one[1];
+  BOOST_TEST(bs.read_some(boost::asio::buffer(one), ec) == 0u);
+  BOOST_TEST((ec == boost::asio::error::eof));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
