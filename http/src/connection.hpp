@@ -3,16 +3,23 @@
 #pragma once
 
 #include <spindle/context_var.hpp>
+#include <spindle/loop.hpp>
 #include <spindle/io/stream.hpp>
 #include <spindle/task.hpp>
+
+#include <optional>
 
 namespace spindle::http::detail {
 
 struct Connection {
+  Connection(io::Stream* s, AnyTask t) : stream(s), task(std::move(t)) {}
   io::Stream* stream;
   AnyTask task;           // the connection's task
   bool busy = false;      // between a request's first byte and its response
   bool upgraded = false;  // a WebSocket now: the server writes no response
+  bool waiting = false;   // parked for the next request since idle_since (coarse clock)
+  Clock::time_point idle_since;
+  std::optional<TimerHandle> idle_timer;  // checks, now and then, how long it has waited
 };
 
 /// The connection of the handler running in this task (set by the server for each

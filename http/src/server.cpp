@@ -1,6 +1,6 @@
 // http::serve(): HTTP/1.1 over io::start_server, parsed and serialized by Boost.Beast through
 // BeastStream. One task per connection runs the request loop: wait for the next request
-// (idle timeout), read its header (header timeout, size limit: 431), answer 100-continue or
+// (idle timeout, kept by a lazy timer: no timer per request), read its header (header timeout, size limit: 431), answer 100-continue or
 // refuse a too-large body at once (413), read the body (body timeout), call the handler,
 // write the response. Any protocol failure gets its status and closes the connection; the
 // server goes on. Pipelined requests are simply the next ones in Beast's buffer.
@@ -46,7 +46,46 @@ struct ServerState {
   std::unordered_set<Connection*> connections;
 
   void serve_connection(io::Stream& stream);
+  void watch_idle(Connection& c, Clock::duration in);
 };
+
+namespace {
+/// The kernel's coarse monotonic clock (its tick, 1-4 ms, read in a few ns). Idle timeouts
+/// are measured on it, so keeping a connection's idle time costs nothing per request.
+Clock::time_point coarse_now() noexcept {
+  timespec t;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return Clock::time_point(std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec));
+}
+
+/// The coarse clock's resolution: a wait measured on it may be short by up to this.
+Clock::duration coarse_tick() noexcept {
+  static const Clock::duration tick = [] {
+    timespec r{0, 4'000'000};
+    ::clock_getres(CLOCK_MONOTONIC_COARSE, &r);
+    return Clock::duration(std::chrono::seconds(r.tv_sec) + std::chrono::nanoseconds(r.tv_nsec));
+  }();
+  return tick;
+}
+}  // namespace
+
+// A lazy idle timer: rather than a timer per request, one per connection that looks how long
+// the connection has been waiting when it fires, closes it if that is the idle timeout, and
+// otherwise comes back when it could be.
+void ServerState::watch_idle(Connection& c, Clock::duration in) {
+  c.idle_timer = spindle::Loop::current().call_later(in, [this, &c] {
+    // Less one tick: two coarse readings may overstate a wait by a tick, and an idle
+    // connection is never closed early.
+    const Clock::duration waited =
+        c.waiting ? coarse_now() - c.idle_since - coarse_tick() : Clock::duration{};
+    if (waited >= options.idle_timeout) {
+      c.task.cancel("idle for " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                      options.idle_timeout).count()) + " s");
+    } else {
+      watch_idle(c, options.idle_timeout - std::max(waited, Clock::duration{}));
+    }
+  });
+}
 
 namespace {
 
@@ -109,13 +148,17 @@ bool expects_continue(const Request& req) {
 }  // namespace
 
 void ServerState::serve_connection(io::Stream& stream) {
-  Connection conn{&stream, spindle::current_task()};
+  Connection conn(&stream, spindle::current_task());
   connections.insert(&conn);
   struct Leave {
     ServerState* s;
     Connection* c;
-    ~Leave() { s->connections.erase(c); }
+    ~Leave() {
+      if (c->idle_timer) c->idle_timer->cancel();
+      s->connections.erase(c);
+    }
   } leave{this, &conn};
+  watch_idle(conn, options.idle_timeout);
   auto token = current_connection().set(&conn);
   BeastStream bs(stream);
   boost::beast::flat_buffer buffer;
@@ -123,10 +166,11 @@ void ServerState::serve_connection(io::Stream& stream) {
     conn.busy = false;
     if (buffer.size() == 0) {  // keep-alive: wait for the next request's first bytes
       boost::system::error_code ec;
-      std::size_t n = 0;
-      if (!within(options.idle_timeout, [&] { n = bs.read_some(buffer.prepare(16 * 1024), ec); })) {
-        return;
-      }
+      conn.waiting = true;
+      conn.idle_since = coarse_now();
+      // Too long a wait: the idle timer cancels this task (the connection closes).
+      const std::size_t n = bs.read_some(buffer.prepare(16 * 1024), ec);
+      conn.waiting = false;
       if (ec) return;  // the client went away
       buffer.commit(n);
     }
@@ -134,9 +178,16 @@ void ServerState::serve_connection(io::Stream& stream) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     parser.body_limit(options.body_limit);
+    parser.eager(false);
     boost::system::error_code ec;
-    if (!within(options.header_timeout, [&] { beast_http::read_header(bs, buffer, parser, ec); })) {
-      return refuse(bs, status::request_timeout);
+    // Usually the whole header came with the first bytes: parse what is here, and wait
+    // (under the header timeout) only if more is needed.
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == beast_http::error::need_more) {
+      ec = {};
+      if (!within(options.header_timeout, [&] { beast_http::read_header(bs, buffer, parser, ec); })) {
+        return refuse(bs, status::request_timeout);
+      }
     }
     if (ec) {
       if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);

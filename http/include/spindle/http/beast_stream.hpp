@@ -75,10 +75,12 @@ class BeastStream {
   std::size_t write_some(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
     ec = {};
     try {
-      // Small pieces (an HTTP header and its body) go out together, in one send.
+      // Small pieces (an HTTP header and its body) go out together, in one send, joined in
+      // a buffer this thread keeps (write() has copied what it did not send when it returns).
       const std::size_t total = boost::asio::buffer_size(buffers);
       if (total <= 16 * 1024) {
-        std::string joined(total, '\0');
+        thread_local std::string joined;
+        joined.resize(total);
         boost::asio::buffer_copy(boost::asio::buffer(joined), buffers);
         s_->write(joined);
       } else {

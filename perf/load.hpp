@@ -1,0 +1,199 @@
+// Shared by the server benchmarks (bench_https, bench_http): a certificate, nginx started on a
+// config of ours, wrk runs, and CPU accounting for processes and threads. Servers go on CPU 0,
+// load generators on CPU 1.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace spindle_bench {
+
+inline bool have(const char* program) {
+  return std::system(("command -v " + std::string(program) + " > /dev/null 2>&1").c_str()) == 0;
+}
+
+/// Seconds per load run: $SPINDLE_LOAD_SECONDS, default 5 (the smoke run uses 1).
+inline int load_seconds() {
+  const char* s = std::getenv("SPINDLE_LOAD_SECONDS");
+  return s ? std::max(1, std::atoi(s)) : 5;
+}
+
+inline void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+inline void pin_self(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::sched_setaffinity(0, sizeof set, &set);
+}
+
+/// A temporary directory (removed at exit) holding cert.pem and key.pem for localhost.
+inline const std::string& scratch_dir() {
+  static const std::string dir = [] {
+    static char tmpl[] = "/tmp/spindle-load-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+    std::atexit([] { std::filesystem::remove_all(tmpl); });
+    const std::string d = tmpl;
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + d +
+        "/key.pem -out " + d + "/cert.pem -days 2 -subj /CN=localhost > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    return d;
+  }();
+  return dir;
+}
+
+inline std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// Waits (up to 4 s) until something accepts connections on port.
+inline void wait_listening(std::uint16_t port) {
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (up) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("nothing listens on port " + std::to_string(port));
+}
+
+/// Starts argv pinned to `cpu` (taskset execs it: the pid is the program's).
+inline pid_t spawn_pinned(int cpu, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"taskset", "-c", std::to_string(cpu)});
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (::posix_spawnp(&pid, "taskset", nullptr, nullptr, args.data(), environ) != 0) {
+    throw std::runtime_error("cannot start " + argv[3]);
+  }
+  return pid;
+}
+
+/// User + system CPU seconds of a process so far.
+inline double process_cpu_s(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), {});
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+inline double thread_cpu_s(std::thread& t) {
+  clockid_t cid;
+  timespec ts{};
+  ::pthread_getcpuclockid(t.native_handle(), &cid);
+  ::clock_gettime(cid, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+/// nginx answering "Hello, World!" on 127.0.0.1:port (TLS with the scratch certificate if
+/// `tls`), one process pinned to CPU 0. Stops it when destroyed.
+class Nginx {
+ public:
+  Nginx(std::uint16_t port, bool tls) {
+    const std::string d = scratch_dir();
+    std::ofstream(d + "/nginx.conf")
+        << "daemon off; master_process off; worker_processes 1; pid " << d << "/nginx.pid;\n"
+        << "error_log " << d << "/error.log; worker_rlimit_nofile 65536;\n"
+        << "events { worker_connections 8192; }\n"
+        << "http {\n  access_log off; default_type text/plain; keepalive_requests 1000000;\n"
+        << "  client_body_temp_path " << d << "/body; proxy_temp_path " << d << "/proxy;\n"
+        << "  server {\n    listen 127.0.0.1:" << port << (tls ? " ssl" : "") << " backlog=4096;\n"
+        << "    ssl_certificate " << d << "/cert.pem; ssl_certificate_key " << d << "/key.pem;\n"
+        << "    ssl_protocols TLSv1.2 TLSv1.3;\n"
+        << "    location / { return 200 \"Hello, World!\"; }\n  }\n}\n";
+    pid_ = spawn_pinned(0, {"nginx", "-p", d, "-c", d + "/nginx.conf"});
+    wait_listening(port);
+  }
+  ~Nginx() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
+/// What one wrk run did: requests, wall seconds, and wrk's own CPU seconds.
+struct WrkRun {
+  double requests, seconds, cpu_s;
+};
+
+/// wrk (one thread, pinned to CPU 1) against url with `conns` connections; with
+/// new_connections every request asks for Connection: close. Throws if wrk saw errors.
+inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false) {
+  const std::string out_path = scratch_dir() + "/wrk.out";
+  std::vector<std::string> argv = {"sh", "-c",
+                                   "exec wrk -t1 -c" + std::to_string(conns) + " -d" +
+                                       std::to_string(load_seconds()) + "s" +
+                                       (new_connections ? " -H 'Connection: close'" : "") + " " +
+                                       url + " > " + out_path + " 2>&1"};
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = spawn_pinned(1, argv);
+  // Its CPU just before it exits: wait for it to finish without reaping it yet.
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+  const double cpu = process_cpu_s(pid);
+  ::waitpid(pid, nullptr, 0);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::ifstream f(out_path);
+  const std::string out((std::istreambuf_iterator<char>(f)), {});
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"((\d+) requests in)"))) {
+    throw std::runtime_error("wrk said: " + out);
+  }
+  if (std::regex_search(out, std::regex("Non-2xx|Socket errors: connect [1-9]"))) {
+    throw std::runtime_error("wrk saw errors: " + out);
+  }
+  return {std::stod(m[1]), seconds, cpu};
+}
+
+}  // namespace spindle_bench
