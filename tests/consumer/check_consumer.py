@@ -47,6 +47,9 @@ def main():
     out = run([os.path.join(build, "consumer")], env=env)
     if "consumer: 42" not in out:
         sys.exit(f"FAILED: unexpected output from the subproject build: {out!r}")
+    out = run([os.path.join(build, "web")], env=env)
+    if "web consumer: 200 Hello" not in out:
+        sys.exit(f"FAILED: unexpected output from the spindle-http subproject build: {out!r}")
     print("subproject: ok", flush=True)
 
     # 2. Installed, found with pkg-config.
@@ -65,6 +68,13 @@ def main():
     out = run([exe], env=env)
     if "consumer: 42" not in out:
         sys.exit(f"FAILED: unexpected output from the pkg-config build: {out!r}")
+    web_flags = run(["pkg-config", "--cflags", "--libs", "spindle-http"], env=env).split()
+    web_exe = os.path.join(work, "web-pc")
+    run([cxx, "-std=c++20", "-Wall", "-Wextra", "-Werror",
+         os.path.join(src, "tests", "consumer", "web.cpp"), "-o", web_exe] + web_flags, env=env)
+    out = run([web_exe], env=env)
+    if "web consumer: 200 Hello" not in out:
+        sys.exit(f"FAILED: unexpected output from the spindle-http pkg-config build: {out!r}")
     print("pkg-config: ok", flush=True)
 
 
