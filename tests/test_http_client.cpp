@@ -13,30 +13,13 @@
 using namespace std::chrono_literals;
 namespace http = spindle::http;
 using spindle::io::Process;
+using spindle_test::free_port;
+using spindle_test::wait_listening;
 
 namespace {
 
 std::string base(std::uint16_t port, const char* scheme = "http") {
   return std::string(scheme) + "://127.0.0.1:" + std::to_string(port);
-}
-
-std::uint16_t free_port() {
-  auto s = spindle::io::Socket::tcp();
-  s.bind(spindle::io::Address::ip("127.0.0.1", 0));
-  return s.local_address().port();
-}
-
-/// Waits until something listens on port (a child program starting up).
-void wait_listening(std::uint16_t port) {
-  for (int i = 0;; ++i) {
-    try {
-      spindle::io::open_connection("127.0.0.1", port);
-      return;
-    } catch (const std::system_error&) {
-      if (i == 200) throw;
-      spindle::sleep(50ms);
-    }
-  }
 }
 
 /// The FetchError a fetch fails with; fails the test if it succeeds.

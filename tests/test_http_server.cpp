@@ -6,9 +6,16 @@
 #include <spindle_test.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
+// The false positive GCC 12 + ASan reports in Beast's parser (see http/src/server.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/http/read.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -203,9 +210,12 @@ SPINDLE_REALTIME_TEST_CASE(wrk_gets_only_successes) {
   auto srv = http::serve([](http::Request&) { return http::text("Hello, World!"); }, "127.0.0.1", 0);
   auto [status, out] = run({"wrk", "-t1", "-c20", "-d1s", url(srv)});
   BOOST_TEST(status == 0);
-  std::smatch m;
-  BOOST_TEST_REQUIRE(std::regex_search(out, m, std::regex(R"((\d+) requests in)")));
-  BOOST_TEST(std::stol(m[1]) > 100);
+  // wrk's summary line: "  12345 requests in 1.00s, ...".
+  const auto at = out.find(" requests in");
+  BOOST_TEST_REQUIRE(at != std::string::npos, out);
+  const auto from = out.find_last_not_of("0123456789", at - 1) + 1;
+  BOOST_TEST_REQUIRE(from < at, out);
+  BOOST_TEST(std::stol(out.substr(from, at - from)) > 100, out);
   BOOST_TEST(out.find("Non-2xx") == std::string::npos, out);
   BOOST_TEST(out.find("Socket errors") == std::string::npos, out);
 }

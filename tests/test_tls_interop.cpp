@@ -23,26 +23,13 @@ SubprocessOptions piped() {
   return o;
 }
 
-/// A port nobody listens on at the moment (the peer program binds it next).
-std::uint16_t free_port() {
-  auto s = spindle::io::Socket::tcp();
-  s.bind(spindle::io::Address::ip("127.0.0.1", 0));
-  return s.local_address().port();
-}
-
-/// Connects over TLS, retrying while the peer program is still starting (up to 10 s).
+/// Connects over TLS once the peer program (still starting, perhaps) listens.
 Stream connect_when_ready(std::uint16_t port) {
   ConnectOptions o;
   o.tls = TlsContext::client().load_verify_file(spindle_test::tls_certs().ca);
   o.server_hostname = "localhost";
-  for (int i = 0;; ++i) {
-    try {
-      return spindle::io::open_connection("127.0.0.1", port, o);
-    } catch (const std::system_error& e) {
-      if (e.code().value() != ECONNREFUSED || i == 200) throw;
-      spindle::sleep(50ms);
-    }
-  }
+  return spindle_test::connect_when_listening(
+      [&] { return spindle::io::open_connection("127.0.0.1", port, o); });
 }
 
 void echo_lines(Stream& s) {
@@ -62,7 +49,7 @@ BOOST_AUTO_TEST_SUITE(tls_interop)
 
 SPINDLE_REALTIME_TEST_CASE(spindle_client_against_openssl_s_server) {
   const auto& c = spindle_test::tls_certs();
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = spindle_test::free_port();
   Process server = spindle::io::create_subprocess_exec(
       {"openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "127.0.0.1:" + std::to_string(port),
        "-cert", c.server_cert, "-key", c.server_key},

@@ -6,10 +6,13 @@
 
 #include <dirent.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <spindle/detail/introspect.hpp>
 #include <spindle/spindle.hpp>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace spindle_test {
@@ -66,6 +69,34 @@ inline std::string what(const std::exception_ptr& e) {
   } catch (...) {
     return "?";
   }
+}
+
+/// A loopback port nobody listens on right now (for a child program to bind next).
+inline std::uint16_t free_port() {
+  auto s = spindle::io::Socket::tcp();
+  s.bind(spindle::io::Address::ip("127.0.0.1", 0));
+  return s.local_address().port();
+}
+
+/// Returns connect() once it stops failing with ECONNREFUSED (a child program still starting
+/// up), retrying for up to 10 s; rethrows any other error, or the last refusal.
+template <class Connect>
+auto connect_when_listening(Connect connect) {
+  using namespace std::chrono_literals;
+  for (int i = 0;; ++i) {
+    try {
+      return connect();
+    } catch (const std::system_error& e) {
+      if (e.code().value() != ECONNREFUSED || i == 200) throw;
+      spindle::sleep(50ms);
+    }
+  }
+}
+
+/// Parks until something accepts connections on 127.0.0.1:port (the probe connection is
+/// closed at once, so not for a peer that accepts only one).
+inline void wait_listening(std::uint16_t port) {
+  connect_when_listening([port] { return spindle::io::open_connection("127.0.0.1", port); });
 }
 
 /// RunOptions with virtual time: sleeps and timeouts take no real time and fire in a fully

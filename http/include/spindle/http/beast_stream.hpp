@@ -66,9 +66,7 @@ class BeastStream {
   template <class MutableBufferSequence>
   std::size_t read_some(const MutableBufferSequence& buffers) {
     boost::system::error_code ec;
-    const std::size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return or_throw(read_some(buffers, ec), ec);
   }
 
   template <class ConstBufferSequence>
@@ -101,12 +99,16 @@ class BeastStream {
   template <class ConstBufferSequence>
   std::size_t write_some(const ConstBufferSequence& buffers) {
     boost::system::error_code ec;
-    const std::size_t n = write_some(buffers, ec);
+    return or_throw(write_some(buffers, ec), ec);
+  }
+
+ private:
+  // The throwing forms: Asio's boost::system::system_error for an error code.
+  static std::size_t or_throw(std::size_t n, const boost::system::error_code& ec) {
     if (ec) throw boost::system::system_error(ec);
     return n;
   }
 
- private:
   io::Stream* s_;
 };
 
