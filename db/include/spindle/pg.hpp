@@ -1,0 +1,240 @@
+// spindle::pg: PostgreSQL from tasks, on libpq's non-blocking API. A task waiting for the
+// server parks; the loop runs the others. A component of its own: Meson dependency
+// 'spindle-pg', pkg-config spindle-pg. asyncio: asyncpg
+#pragma once
+
+#if __cplusplus < 202002L
+#error "spindle needs C++20"
+#endif
+
+#include <spindle/db/value.hpp>
+#include <spindle/detail/config.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/semaphore.hpp>
+#include <spindle/source_location.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+struct pg_conn;    // libpq's PGconn
+struct pg_result;  // libpq's PGresult
+
+namespace spindle::pg {
+
+/// What the server (or libpq) reported: the SQLSTATE code (e.g. "23505" for a unique
+/// violation, "57014" for a cancelled statement, "08006" when the connection was lost) and
+/// the message. asyncio: asyncpg.PostgresError (its sqlstate attribute)
+class SPINDLE_API Error : public std::runtime_error {
+ public:
+  Error(std::string sqlstate, const std::string& message);
+  /// The five-character SQLSTATE code.
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+/// The outcome of one statement: its rows (text form; NULL is an empty optional) and, for
+/// INSERT/UPDATE/DELETE and the like, the number of rows affected. Cheap to copy (shared).
+class SPINDLE_API Result {
+ public:
+  Result() = default;
+  /// Number of rows.
+  std::size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+  /// Number of columns.
+  std::size_t columns() const noexcept;
+  /// The name of column `col`. Throws std::out_of_range.
+  std::string column_name(std::size_t col) const;
+  /// The index of the column called `name`. Throws std::out_of_range naming it.
+  std::size_t column(std::string_view name) const;
+  /// The value at (row, col) in text form; empty for NULL. Throws std::out_of_range.
+  std::optional<std::string> get(std::size_t row, std::size_t col) const;
+  /// The value at (row, column called name). Throws std::out_of_range.
+  std::optional<std::string> get(std::size_t row, std::string_view name) const {
+    return get(row, column(name));
+  }
+  /// Rows inserted, updated, deleted, selected, ... as the command tag says; 0 if it says
+  /// nothing.
+  std::uint64_t affected() const noexcept;
+  /// The command tag ("SELECT 3", "INSERT 0 1", ...).
+  std::string command() const;
+  /// libpq's result, for what this class does not offer.
+  pg_result* native_handle() const noexcept { return res_.get(); }
+
+ private:
+  friend class Connection;
+  explicit Result(pg_result* r);
+  void check(std::size_t row, std::size_t col) const;
+  std::shared_ptr<pg_result> res_;
+};
+
+/// A NOTIFY received on a channel this connection LISTENs to.
+struct Notification {
+  std::string channel;
+  std::string payload;
+  int sender_pid = 0;
+};
+
+/// One connection to a server. Used by one task at a time (a Pool shares connections
+/// between tasks). Every call that waits for the server parks the task and is a cancellation
+/// point: a cancelled (or timed-out) statement is cancelled on the server too (libpq's cancel
+/// request, sent from the thread pool since it blocks), its results are drained, and
+/// CancelledError is thrown; the connection is then ready for the next statement. A lost
+/// connection fails the statement with Error (SQLSTATE 08006) and stays closed.
+/// asyncio: asyncpg.Connection
+class SPINDLE_API Connection {
+ public:
+  /// A closed connection.
+  Connection() noexcept;
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  /// Runs one statement, `$1`, `$2`, ... taking params in order (each converted by
+  /// db::to_value: integers, doubles, bool, strings; std::nullopt or an empty optional for
+  /// NULL), and returns its result. Without params the text may hold several statements
+  /// (the last one's result is returned). Throws Error (the server's SQLSTATE and message;
+  /// the connection stays usable unless it was lost), CancelledError, std::logic_error if
+  /// the connection is closed. asyncio: await conn.fetch(sql, *args) / conn.execute(...)
+  template <class... P>
+  Result query(std::string_view sql, const P&... params) {
+    const db::Value values[] = {db::Value(), db::to_value(params)...};
+    return query_values(sql, std::span(values + 1, sizeof...(P)));
+  }
+  /// query() with the parameters already converted.
+  Result query_values(std::string_view sql, std::span<const db::Value> params,
+                      SourceLocation where = SourceLocation::current());
+  /// Prepares `sql` as the named statement `name` (for execute()). Throws as query().
+  void prepare(std::string_view name, std::string_view sql,
+               SourceLocation where = SourceLocation::current());
+  /// Runs the prepared statement `name` with params. Throws as query() (Error 26000 if no
+  /// statement has that name).
+  template <class... P>
+  Result execute(std::string_view name, const P&... params) {
+    const db::Value values[] = {db::Value(), db::to_value(params)...};
+    return execute_values(name, std::span(values + 1, sizeof...(P)));
+  }
+  /// execute() with the parameters already converted.
+  Result execute_values(std::string_view name, std::span<const db::Value> params,
+                        SourceLocation where = SourceLocation::current());
+
+  /// Runs fn(*this) in a transaction and returns what it returns: BEGIN, then COMMIT when fn
+  /// returns, or ROLLBACK (cancellation held back meanwhile) when it throws or the task is
+  /// cancelled, rethrowing. Inside another transaction it uses a savepoint instead.
+  /// Throws: fn's exception; Error (e.g. a failing COMMIT); CancelledError.
+  /// asyncio: async with conn.transaction()
+  template <class F>
+  auto transaction(F&& fn) -> std::invoke_result_t<F&, Connection&> {
+    const int depth = begin();
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, Connection&>>) {
+        fn(*this);
+        commit(depth);
+      } else {
+        auto r = fn(*this);
+        commit(depth);
+        return r;
+      }
+    } catch (...) {
+      rollback(depth);
+      throw;
+    }
+  }
+
+  /// The next NOTIFY on a channel this connection LISTENs to (run "LISTEN name" with
+  /// query() first), parking until one arrives. Throws Error if the connection is lost,
+  /// CancelledError. asyncio: conn.add_listener(channel, callback)
+  Notification wait_notification(SourceLocation where = SourceLocation::current());
+  /// As wait_notification(), giving up after `timeout`: empty then.
+  std::optional<Notification> wait_notification(Clock::duration timeout,
+                                                 SourceLocation where = SourceLocation::current());
+
+  /// True while connected and not broken.
+  bool is_open() const noexcept;
+  /// True when no transaction is open (what a pool checks before reusing a connection).
+  bool is_idle() const noexcept;
+  /// Closes the connection. Idempotent. asyncio: await conn.close()
+  void close() noexcept;
+  /// libpq's connection, for what this class does not offer (do not run blocking calls).
+  pg_conn* native_handle() const noexcept;
+
+ private:
+  friend SPINDLE_API Connection connect(std::string_view conninfo, SourceLocation where);
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl) noexcept;
+  int begin();
+  void commit(int depth);
+  void rollback(int depth) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Connects with a libpq connection string ("host=/run/postgresql dbname=app", or a
+/// postgresql:// URI), parking while the connection is made. A host name (not an address or
+/// a socket directory) is resolved by libpq itself, blocking the loop meanwhile.
+/// Throws Error (SQLSTATE 08001 with libpq's message), CancelledError.
+/// asyncio: await asyncpg.connect(dsn)
+SPINDLE_API Connection connect(std::string_view conninfo,
+                               SourceLocation where = SourceLocation::current());
+
+/// Up to `size` connections shared by the tasks of one loop: acquire() lends one, parking
+/// while all are lent; connections are made when first needed and reused. A connection that
+/// comes back broken, or inside a transaction, is closed and replaced by a new one later.
+/// The pool must outlive its leases. asyncio: asyncpg.create_pool(dsn, max_size=size)
+class SPINDLE_API Pool {
+ public:
+  /// A lent connection; returns it to the pool when destroyed.
+  class SPINDLE_API Lease {
+   public:
+    Lease(Lease&& o) noexcept : pool_(o.pool_), conn_(std::move(o.conn_)) { o.pool_ = nullptr; }
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() noexcept { return conn_; }
+    Connection* operator->() noexcept { return &conn_; }
+
+   private:
+    friend class Pool;
+    Lease(Pool* pool, Connection conn) noexcept : pool_(pool), conn_(std::move(conn)) {}
+    Pool* pool_;
+    Connection conn_;
+  };
+
+  /// A pool of at most `size` connections to `conninfo` (none made yet).
+  /// Throws std::invalid_argument if size is 0.
+  Pool(std::string conninfo, std::size_t size);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  /// Lends a connection: an idle one, else a new one while fewer than size exist, else the
+  /// first one returned (waiters are served in order). Throws Error if a new connection
+  /// fails, CancelledError (nothing lent). asyncio: async with pool.acquire() as conn
+  Lease acquire(SourceLocation where = SourceLocation::current());
+  /// acquire(), then query() on it. asyncio: await pool.fetch(sql, *args)
+  template <class... P>
+  Result query(std::string_view sql, const P&... params) {
+    auto conn = acquire();
+    return conn->query(sql, params...);
+  }
+  /// The most connections it holds.
+  std::size_t size() const noexcept { return size_; }
+  /// Connections made and not lent right now.
+  std::size_t idle() const noexcept { return idle_.size(); }
+
+ private:
+  void give_back(Connection conn) noexcept;
+  std::string conninfo_;
+  std::size_t size_;
+  Semaphore permits_;
+  std::vector<Connection> idle_;
+};
+
+}  // namespace spindle::pg

@@ -1,0 +1,216 @@
+// spindle::redis: Redis from tasks. Commands go out over a spindle Stream (TCP or Unix
+// socket) and replies are parsed with hiredis's reader; a task waiting for a reply parks.
+// A component of its own: Meson dependency 'spindle-redis', pkg-config spindle-redis.
+// asyncio: redis.asyncio (aioredis)
+#pragma once
+
+#if __cplusplus < 202002L
+#error "spindle needs C++20"
+#endif
+
+#include <spindle/detail/config.hpp>
+#include <spindle/io/stream.hpp>
+#include <spindle/lock.hpp>
+#include <spindle/loop.hpp>
+#include <spindle/source_location.hpp>
+
+#include <charconv>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisReply;   // hiredis
+struct redisReader;  // hiredis
+
+namespace spindle::redis {
+
+/// An error reply from the server ("WRONGTYPE ...", "ERR ..."), or a reply the client cannot
+/// use (a protocol error, a reply of another type than asked for).
+/// asyncio: redis.exceptions.ResponseError
+class SPINDLE_API Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One reply: nil, a bulk string, an integer, an array of replies, a status ("OK") or an
+/// error (only inside pipeline results and arrays; a command's own error reply throws).
+/// Cheap to copy (shares the parsed reply).
+class SPINDLE_API Reply {
+ public:
+  enum class Type { Nil, String, Integer, Array, Status, Error };
+  Type type() const noexcept;
+  bool is_nil() const noexcept { return type() == Type::Nil; }
+  /// The text of a string, status or error reply. Throws Error for other types.
+  std::string str() const;
+  /// The number of an integer reply. Throws Error for other types.
+  long long integer() const;
+  /// The elements of an array reply (none for a nil array). Throws Error for other types.
+  std::vector<Reply> elements() const;
+
+ private:
+  friend class Connection;
+  Reply(std::shared_ptr<redisReply> root, const redisReply* node) noexcept
+      : root_(std::move(root)), node_(node) {}
+  std::string_view view() const;
+  std::shared_ptr<redisReply> root_;
+  const redisReply* node_ = nullptr;
+};
+
+/// A pub/sub message: kind "message" (from SUBSCRIBE) or "pmessage" (from PSUBSCRIBE, with
+/// the pattern that matched).
+struct Message {
+  std::string kind;
+  std::string pattern;
+  std::string channel;
+  std::string payload;
+};
+
+namespace detail {
+/// Appends one argument in RESP form ("$len\r\nbytes\r\n").
+inline void append_bulk(std::string& out, std::string_view s) {
+  char len[24];
+  const auto r = std::to_chars(len, len + sizeof len, s.size());
+  out += '$';
+  out.append(len, r.ptr);
+  out += "\r\n";
+  out += s;
+  out += "\r\n";
+}
+inline void append_arg(std::string& out, std::string_view s) { append_bulk(out, s); }
+inline void append_arg(std::string& out, const char* s) { append_bulk(out, s); }
+inline void append_arg(std::string& out, const std::string& s) { append_bulk(out, s); }
+template <class T>
+  requires(std::integral<T> || std::floating_point<T>) && (!std::same_as<T, bool>)
+void append_arg(std::string& out, T v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  append_bulk(out, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+}
+/// Appends a whole command: "*argc\r\n" and each argument.
+template <class... A>
+void append_command(std::string& out, const A&... args) {
+  static_assert(sizeof...(A) > 0, "a Redis command needs at least its name");
+  out += '*';
+  out += std::to_string(sizeof...(A));
+  out += "\r\n";
+  (append_arg(out, args), ...);
+}
+/// append_command() from a list of strings.
+void append_command_list(std::string& out, const std::vector<std::string>& args);
+}  // namespace detail
+
+class Pipeline;
+
+/// One connection to a server. Commands from several tasks are served one round trip at a
+/// time, in arrival order. Every wait is a cancellation point: a command cancelled after it
+/// was sent leaves its reply owed, and the connection reads and drops owed replies before
+/// the next command's, so a reply never reaches the wrong caller; a command cancelled while
+/// only partly written closes the connection. Network errors are std::system_error; a
+/// connection the server closed throws Error and stays closed.
+class SPINDLE_API Connection {
+ public:
+  /// A closed connection.
+  Connection() noexcept;
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  /// Sends one command (its name and arguments: strings, or numbers in decimal) and returns
+  /// the reply. Throws Error for an error reply (the connection stays usable),
+  /// std::system_error, CancelledError, std::logic_error when closed or subscribed.
+  /// asyncio: await r.execute_command("SET", key, value)
+  template <class... A>
+  Reply command(const A&... args) {
+    std::string out;
+    detail::append_command(out, args...);
+    return std::move(round_trip(out, 1, true, SourceLocation::current()).front());
+  }
+  /// command() with the arguments in a list.
+  Reply command_list(const std::vector<std::string>& args,
+                     SourceLocation where = SourceLocation::current());
+
+  /// A pipeline of commands for this connection, sent together by its execute().
+  /// asyncio: r.pipeline(transaction=False)
+  Pipeline pipeline();
+
+  /// Subscribes to channels (SUBSCRIBE), parking until the server confirmed them; from then
+  /// on only subscribe, psubscribe, unsubscribe and next_message work. Throws as command().
+  void subscribe(const std::vector<std::string>& channels,
+                 SourceLocation where = SourceLocation::current());
+  /// Subscribes to channel patterns (PSUBSCRIBE).
+  void psubscribe(const std::vector<std::string>& patterns,
+                  SourceLocation where = SourceLocation::current());
+  /// Unsubscribes from channels (all of them if empty) and patterns (PUNSUBSCRIBE, all if
+  /// empty); once none is left the connection takes commands again.
+  void unsubscribe(SourceLocation where = SourceLocation::current());
+  /// The next message on a subscribed channel, parking until one arrives. Cancellation
+  /// loses nothing. Throws std::logic_error if not subscribed, Error, std::system_error.
+  /// asyncio: await pubsub.get_message()
+  Message next_message(SourceLocation where = SourceLocation::current());
+  /// As next_message(), giving up after `timeout`: empty then.
+  std::optional<Message> next_message(Clock::duration timeout,
+                                      SourceLocation where = SourceLocation::current());
+
+  /// True until closed, or broken by a network error.
+  bool is_open() const noexcept;
+  /// Closes the connection. Idempotent.
+  void close() noexcept;
+
+ private:
+  friend class Pipeline;
+  friend SPINDLE_API Connection connect(std::string_view host, std::uint16_t port,
+                                        SourceLocation where);
+  friend SPINDLE_API Connection connect_unix(std::string_view path, SourceLocation where);
+  struct Impl;
+  explicit Connection(io::Stream stream);
+  std::vector<Reply> round_trip(const std::string& out, std::size_t n, bool throw_errors,
+                                SourceLocation where);
+  void subscription(const char* verb, const std::vector<std::string>& names,
+                    SourceLocation where);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Commands collected for one round trip: execute() sends them together and returns their
+/// replies in order (error replies as Reply::Type::Error, none thrown). Not a transaction
+/// (add MULTI and EXEC for one). asyncio: pipe = r.pipeline(); ...; await pipe.execute()
+class SPINDLE_API Pipeline {
+ public:
+  /// Adds a command. Returns *this, for chaining.
+  template <class... A>
+  Pipeline& command(const A&... args) {
+    detail::append_command(out_, args...);
+    ++count_;
+    return *this;
+  }
+  /// Commands added and not yet executed.
+  std::size_t size() const noexcept { return count_; }
+  /// Sends every command in one write and parks for all the replies; the pipeline is empty
+  /// again afterwards. Throws std::system_error, Error (protocol), CancelledError (the
+  /// replies not yet read are dropped by the connection later).
+  std::vector<Reply> execute(SourceLocation where = SourceLocation::current());
+
+ private:
+  friend class Connection;
+  explicit Pipeline(Connection& conn) noexcept : conn_(&conn) {}
+  Connection* conn_;
+  std::string out_;
+  std::size_t count_ = 0;
+};
+
+/// Connects over TCP (TCP_NODELAY on). Throws std::system_error naming the address,
+/// CancelledError. asyncio: redis.asyncio.Redis(host=, port=)
+SPINDLE_API Connection connect(std::string_view host, std::uint16_t port,
+                               SourceLocation where = SourceLocation::current());
+/// Connects over a Unix socket. Throws std::system_error, CancelledError.
+/// asyncio: redis.asyncio.Redis(unix_socket_path=)
+SPINDLE_API Connection connect_unix(std::string_view path,
+                                    SourceLocation where = SourceLocation::current());
+
+}  // namespace spindle::redis

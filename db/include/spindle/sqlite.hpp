@@ -1,0 +1,143 @@
+// spindle::sqlite: SQLite from tasks. SQLite has no non-blocking API, so each statement runs
+// on the loop's thread pool while the task parks (what aiosqlite does with its thread).
+// A component of its own: Meson dependency 'spindle-sqlite', pkg-config spindle-sqlite.
+// asyncio: aiosqlite
+#pragma once
+
+#if __cplusplus < 202002L
+#error "spindle needs C++20"
+#endif
+
+#include <spindle/db/value.hpp>
+#include <spindle/detail/config.hpp>
+#include <spindle/source_location.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+struct sqlite3;
+
+namespace spindle::sqlite {
+
+/// What SQLite reported: its (extended) result code, e.g. SQLITE_CONSTRAINT_UNIQUE (2067),
+/// SQLITE_INTERRUPT (9), and its message. asyncio: sqlite3.Error
+class SPINDLE_API Error : public std::runtime_error {
+ public:
+  Error(int code, const std::string& message);
+  /// The extended result code.
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+/// The rows of a statement (text form, as pg::Result gives them; NULL is an empty optional;
+/// blobs as their bytes) and the rows it changed.
+class SPINDLE_API Result {
+ public:
+  /// Number of rows.
+  std::size_t size() const noexcept { return rows_.size(); }
+  bool empty() const noexcept { return rows_.empty(); }
+  /// Number of columns.
+  std::size_t columns() const noexcept { return names_.size(); }
+  /// The name of column `col`. Throws std::out_of_range.
+  const std::string& column_name(std::size_t col) const;
+  /// The index of the column called `name`. Throws std::out_of_range naming it.
+  std::size_t column(std::string_view name) const;
+  /// The value at (row, col); empty for NULL. Throws std::out_of_range.
+  const std::optional<std::string>& get(std::size_t row, std::size_t col) const;
+  /// The value at (row, column called name). Throws std::out_of_range.
+  const std::optional<std::string>& get(std::size_t row, std::string_view name) const {
+    return get(row, column(name));
+  }
+  /// Rows changed by an INSERT, UPDATE or DELETE (sqlite3_changes), else 0.
+  std::uint64_t affected() const noexcept { return affected_; }
+  /// The rowid of the last row inserted on this connection (sqlite3_last_insert_rowid).
+  std::int64_t last_insert_rowid() const noexcept { return last_rowid_; }
+
+ private:
+  friend struct Statement;
+  std::vector<std::string> names_;
+  std::vector<std::vector<std::optional<std::string>>> rows_;
+  std::uint64_t affected_ = 0;
+  std::int64_t last_rowid_ = 0;
+};
+
+/// An open database. Statements run on the thread pool one at a time, in the order the
+/// tasks asked. Cancellation: the task gets CancelledError at once; a statement not started
+/// yet is dropped, a running one is interrupted (sqlite3_interrupt), a finished one stays
+/// done. Statements of other tasks run between those of a transaction() unless they wait
+/// for it (as with aiosqlite's single connection).
+class SPINDLE_API Database {
+ public:
+  /// A closed database.
+  Database() noexcept;
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
+  ~Database();
+
+  /// Runs one statement with params bound to ?, ?NNN, :name in order (db::to_value:
+  /// integers, doubles, bool as 0/1, strings; std::nullopt or an empty optional for NULL)
+  /// and returns its rows. Without params the text may hold several statements (the last
+  /// one's rows are returned). Throws Error (SQLite's code and message), CancelledError,
+  /// std::logic_error if closed. asyncio: await db.execute(sql, params); fetchall()
+  template <class... P>
+  Result query(std::string_view sql, const P&... params) {
+    const db::Value values[] = {db::Value(), db::to_value(params)...};
+    return query_values(sql, std::span(values + 1, sizeof...(P)));
+  }
+  /// query() with the parameters already converted.
+  Result query_values(std::string_view sql, std::span<const db::Value> params,
+                      SourceLocation where = SourceLocation::current());
+
+  /// Runs fn(*this) between BEGIN and COMMIT, or ROLLBACK (cancellation held back) when it
+  /// throws or the task is cancelled, rethrowing. Returns what fn returns.
+  /// asyncio: async with db: (aiosqlite commits or rolls back)
+  template <class F>
+  auto transaction(F&& fn) -> std::invoke_result_t<F&, Database&> {
+    query("BEGIN");
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, Database&>>) {
+        fn(*this);
+        query("COMMIT");
+      } else {
+        auto r = fn(*this);
+        query("COMMIT");
+        return r;
+      }
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
+  /// True until closed.
+  bool is_open() const noexcept { return static_cast<bool>(h_); }
+  /// Closes the database once statements still running have finished. Idempotent.
+  void close() noexcept;
+  /// SQLite's handle, for what this class does not offer (blocking: not from a task).
+  sqlite3* native_handle() const noexcept;
+
+ private:
+  friend SPINDLE_API Database open(std::string_view path, SourceLocation where);
+  struct Handle;
+  explicit Database(std::shared_ptr<Handle> h) noexcept;
+  void rollback() noexcept;
+  std::shared_ptr<Handle> h_;
+};
+
+/// Opens (creating if missing) the database file at `path` (":memory:" for a private
+/// in-memory one) on the thread pool, in serialized threading mode with a 5 s busy
+/// timeout. Throws Error (e.g. SQLITE_CANTOPEN naming the path), CancelledError.
+/// asyncio: await aiosqlite.connect(path)
+SPINDLE_API Database open(std::string_view path, SourceLocation where = SourceLocation::current());
+
+}  // namespace spindle::sqlite

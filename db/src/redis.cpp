@@ -1,0 +1,342 @@
+// spindle::redis: RESP written by hand (it is a few lines), replies parsed by hiredis's
+// reader, bytes moved by a spindle Stream.
+#include <spindle/cancel.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/redis.hpp>
+#include <spindle/timeout.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <mutex>
+#include <utility>
+
+namespace spindle::redis {
+
+// ---- Reply ----
+
+Reply::Type Reply::type() const noexcept {
+  switch (node_->type) {
+    case REDIS_REPLY_STRING: return Type::String;
+    case REDIS_REPLY_ARRAY: return Type::Array;
+    case REDIS_REPLY_INTEGER: return Type::Integer;
+    case REDIS_REPLY_STATUS: return Type::Status;
+    case REDIS_REPLY_ERROR: return Type::Error;
+    default: return Type::Nil;
+  }
+}
+
+namespace {
+const char* type_name(int t) {
+  switch (t) {
+    case REDIS_REPLY_STRING: return "a string";
+    case REDIS_REPLY_ARRAY: return "an array";
+    case REDIS_REPLY_INTEGER: return "an integer";
+    case REDIS_REPLY_STATUS: return "a status";
+    case REDIS_REPLY_ERROR: return "an error";
+    default: return "nil";
+  }
+}
+}  // namespace
+
+std::string_view Reply::view() const {
+  const int t = node_->type;
+  if (t != REDIS_REPLY_STRING && t != REDIS_REPLY_STATUS && t != REDIS_REPLY_ERROR) {
+    throw Error(std::string("redis: reply is ") + type_name(t) + ", not a string");
+  }
+  return {node_->str, node_->len};
+}
+
+std::string Reply::str() const { return std::string(view()); }
+
+long long Reply::integer() const {
+  if (node_->type != REDIS_REPLY_INTEGER) {
+    throw Error(std::string("redis: reply is ") + type_name(node_->type) + ", not an integer");
+  }
+  return node_->integer;
+}
+
+std::vector<Reply> Reply::elements() const {
+  if (node_->type == REDIS_REPLY_NIL) return {};
+  if (node_->type != REDIS_REPLY_ARRAY) {
+    throw Error(std::string("redis: reply is ") + type_name(node_->type) + ", not an array");
+  }
+  std::vector<Reply> out;
+  out.reserve(node_->elements);
+  for (std::size_t i = 0; i < node_->elements; ++i) out.push_back(Reply(root_, node_->element[i]));
+  return out;
+}
+
+void detail::append_command_list(std::string& out, const std::vector<std::string>& args) {
+  if (args.empty()) throw std::invalid_argument("redis: a command needs at least its name");
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (const auto& a : args) append_bulk(out, a);
+}
+
+// ---- Connection ----
+
+struct Connection::Impl {
+  io::Stream stream;
+  redisReader* reader;
+  Lock lock;                    // one round trip at a time
+  std::size_t owed = 0;         // replies to commands whose callers gave up: dropped first
+  long long subscriptions = 0;  // channels and patterns subscribed to, as the server counts
+  std::deque<Message> messages; // messages read while waiting for a confirmation
+  bool awaiting_pong = false;   // unsubscribe() ends with a PING whose reply closes it
+  bool open = true;
+
+  explicit Impl(io::Stream s) : stream(std::move(s)), reader(redisReaderCreate()) {
+    if (!reader) throw std::bad_alloc();
+  }
+  ~Impl() { redisReaderFree(reader); }
+
+  void require(const char* what) const {
+    if (!open) throw std::logic_error(std::string("redis::Connection::") + what + ": the connection is closed");
+  }
+
+  /// Closes the connection and throws what ended it.
+  [[noreturn]] void fail(const std::string& why) {
+    open = false;
+    stream.close();
+    throw Error("redis: " + why);
+  }
+
+  /// The next reply, parking until it has arrived. Cancellation loses nothing: received
+  /// bytes are in the reader before anything parks.
+  Reply next(SourceLocation where) {
+    for (;;) {
+      void* r = nullptr;
+      if (redisReaderGetReply(reader, &r) != REDIS_OK) {
+        fail(std::string("protocol error: ") + reader->errstr);
+      }
+      if (r) {
+        auto* reply = static_cast<redisReply*>(r);
+        return Reply(std::shared_ptr<redisReply>(reply, freeReplyObject), reply);
+      }
+      std::array<char, 16 * 1024> buf;
+      std::size_t n = 0;
+      try {
+        n = stream.read_some(std::span<char>(buf), where);
+      } catch (const std::system_error&) {
+        open = false;
+        stream.close();
+        throw;
+      }
+      if (n == 0) fail("the server closed the connection");
+      if (redisReaderFeed(reader, buf.data(), n) != REDIS_OK) {
+        fail(std::string("protocol error: ") + reader->errstr);
+      }
+    }
+  }
+
+  /// Reads and drops the replies owed to callers that gave up, and what an interrupted
+  /// unsubscribe() left unread.
+  void settle(SourceLocation where) {
+    while (owed > 0) {
+      if (note(next(where)) != Kind::Message) --owed;
+    }
+    while (awaiting_pong) {
+      Reply r = next(where);
+      if (is_pong(r)) {
+        awaiting_pong = false;
+      } else {
+        note(r);
+      }
+    }
+  }
+
+  /// PING's reply, inside pub/sub or out of it.
+  static bool is_pong(const Reply& r) {
+    const redisReply* n = r.node_;
+    if (n->type == REDIS_REPLY_STATUS) return std::string_view(n->str, n->len) == "PONG";
+    return n->type == REDIS_REPLY_ARRAY && n->elements >= 1 &&
+           n->element[0]->type == REDIS_REPLY_STRING &&
+           std::string_view(n->element[0]->str, n->element[0]->len) == "pong";
+  }
+
+  /// Sends `out` whole. A write cut short by cancellation or an error leaves a partial
+  /// command on the wire: the connection is closed then.
+  void send(const std::string& out, SourceLocation where) {
+    try {
+      stream.write(out, where);
+    } catch (...) {
+      open = false;
+      stream.close();
+      throw;
+    }
+  }
+
+  enum class Kind { Confirmation, Message, Other };
+  /// Keeps track of a pub/sub reply: confirmations update the subscription count, messages
+  /// are queued.
+  Kind note(const Reply& r) {
+    if (r.node_->type != REDIS_REPLY_ARRAY || r.node_->elements < 3) return Kind::Other;
+    const auto e = r.elements();
+    if (e[0].node_->type != REDIS_REPLY_STRING) return Kind::Other;
+    const auto kind = e[0].view();
+    if (kind == "subscribe" || kind == "unsubscribe" || kind == "psubscribe" ||
+        kind == "punsubscribe") {
+      if (e[2].node_->type == REDIS_REPLY_INTEGER) subscriptions = e[2].integer();
+      return Kind::Confirmation;
+    }
+    if (kind == "message") {
+      messages.push_back({"message", "", e[1].str(), e[2].str()});
+      return Kind::Message;
+    }
+    if (kind == "pmessage" && e.size() >= 4) {
+      messages.push_back({"pmessage", e[1].str(), e[2].str(), e[3].str()});
+      return Kind::Message;
+    }
+    return Kind::Other;
+  }
+};
+
+Connection::Connection() noexcept = default;
+Connection::Connection(io::Stream stream) : impl_(std::make_unique<Impl>(std::move(stream))) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+std::vector<Reply> Connection::round_trip(const std::string& out, std::size_t n, bool throw_errors,
+                                          SourceLocation where) {
+  if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
+  Impl& c = *impl_;
+  std::lock_guard guard(c.lock);
+  c.require("command");
+  c.settle(where);
+  if (c.subscriptions > 0) {
+    throw std::logic_error(
+        "redis::Connection: the connection is subscribed; only subscribe, unsubscribe and "
+        "next_message work");
+  }
+  c.send(out, where);
+  c.owed += n;
+  std::vector<Reply> replies;
+  replies.reserve(n);
+  while (replies.size() < n) {
+    replies.push_back(c.next(where));
+    --c.owed;
+  }
+  if (throw_errors) {
+    for (const auto& r : replies) {
+      if (r.type() == Reply::Type::Error) throw Error(r.str());
+    }
+  }
+  return replies;
+}
+
+Reply Connection::command_list(const std::vector<std::string>& args, SourceLocation where) {
+  std::string out;
+  detail::append_command_list(out, args);
+  return std::move(round_trip(out, 1, true, where).front());
+}
+
+Pipeline Connection::pipeline() { return Pipeline(*this); }
+
+std::vector<Reply> Pipeline::execute(SourceLocation where) {
+  if (count_ == 0) return {};
+  std::string out = std::move(out_);
+  const std::size_t n = count_;
+  out_.clear();
+  count_ = 0;
+  return conn_->round_trip(out, n, false, where);
+}
+
+void Connection::subscription(const char* verb, const std::vector<std::string>& names,
+                              SourceLocation where) {
+  if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
+  if (names.empty()) throw std::invalid_argument(std::string("redis: ") + verb + " needs a name");
+  Impl& c = *impl_;
+  std::lock_guard guard(c.lock);
+  c.require(verb);
+  c.settle(where);
+  std::vector<std::string> args{verb};
+  args.insert(args.end(), names.begin(), names.end());
+  std::string out;
+  detail::append_command_list(out, args);
+  c.send(out, where);
+  // One confirmation per name, owed until read (an interrupted wait leaves them to the next
+  // call); messages in between are queued for next_message(). An error reply throws.
+  c.owed += names.size();
+  while (c.owed > 0) {
+    Reply r = c.next(where);
+    if (c.note(r) == Impl::Kind::Message) continue;
+    --c.owed;
+    if (r.type() == Reply::Type::Error) throw Error(r.str());
+  }
+}
+
+void Connection::subscribe(const std::vector<std::string>& channels, SourceLocation where) {
+  subscription("SUBSCRIBE", channels, where);
+}
+
+void Connection::psubscribe(const std::vector<std::string>& patterns, SourceLocation where) {
+  subscription("PSUBSCRIBE", patterns, where);
+}
+
+void Connection::unsubscribe(SourceLocation where) {
+  if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
+  Impl& c = *impl_;
+  std::lock_guard guard(c.lock);
+  c.require("unsubscribe");
+  c.settle(where);
+  if (c.subscriptions == 0) return;
+  // Each verb confirms once per name it drops (or once with a nil name), so how many replies
+  // come is not known in advance: a PING after them marks the end. Messages still arriving
+  // meanwhile are dropped with the subscription, as asyncio's PubSub does.
+  c.send("*1\r\n$11\r\nUNSUBSCRIBE\r\n*1\r\n$12\r\nPUNSUBSCRIBE\r\n*1\r\n$4\r\nPING\r\n",
+         where);
+  c.awaiting_pong = true;
+  c.settle(where);
+  c.messages.clear();
+}
+
+Message Connection::next_message(SourceLocation where) {
+  if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
+  Impl& c = *impl_;
+  std::lock_guard guard(c.lock);
+  c.require("next_message");
+  for (;;) {
+    if (!c.messages.empty()) {
+      Message m = std::move(c.messages.front());
+      c.messages.pop_front();
+      return m;
+    }
+    if (c.subscriptions == 0 && c.owed == 0 && !c.awaiting_pong) {
+      throw std::logic_error("redis::Connection::next_message: not subscribed to anything");
+    }
+    Reply r = c.next(where);
+    if (c.awaiting_pong && Impl::is_pong(r)) {
+      c.awaiting_pong = false;
+      continue;
+    }
+    if (c.note(r) != Impl::Kind::Message && c.owed > 0) --c.owed;
+    if (r.type() == Reply::Type::Error) throw Error(r.str());
+  }
+}
+
+std::optional<Message> Connection::next_message(Clock::duration timeout, SourceLocation where) {
+  try {
+    return with_timeout(timeout, [&] { return next_message(where); });
+  } catch (const TimeoutError&) {
+    return std::nullopt;
+  }
+}
+
+bool Connection::is_open() const noexcept { return impl_ && impl_->open; }
+
+void Connection::close() noexcept { impl_.reset(); }
+
+Connection connect(std::string_view host, std::uint16_t port, SourceLocation where) {
+  io::Stream s = io::open_connection(host, port, {}, where);
+  s.socket().set_nodelay(true);
+  return Connection(std::move(s));
+}
+
+Connection connect_unix(std::string_view path, SourceLocation where) {
+  return Connection(io::open_unix_connection(path, {}, where));
+}
+
+}  // namespace spindle::redis

@@ -1,0 +1,187 @@
+// spindle::sqlite: each statement is a job for the loop's thread pool. The loop side keeps
+// them in order with a fair Lock; the handle's mutex keeps a cancelled job that is still
+// running from overlapping the next.
+#include <spindle/cancel.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/lock.hpp>
+#include <spindle/sqlite.hpp>
+#include <spindle/thread.hpp>
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace spindle::sqlite {
+
+Error::Error(int code, const std::string& message)
+    : std::runtime_error("sqlite: " + message + " (code " + std::to_string(code) + ")"), code_(code) {}
+
+const std::string& Result::column_name(std::size_t col) const {
+  if (col >= names_.size()) {
+    throw std::out_of_range("sqlite::Result: no column " + std::to_string(col) + " of " +
+                            std::to_string(names_.size()));
+  }
+  return names_[col];
+}
+
+std::size_t Result::column(std::string_view name) const {
+  for (std::size_t c = 0; c < names_.size(); ++c) {
+    if (names_[c] == name) return c;
+  }
+  throw std::out_of_range("sqlite::Result: no column named \"" + std::string(name) + "\"");
+}
+
+const std::optional<std::string>& Result::get(std::size_t row, std::size_t col) const {
+  if (row >= rows_.size() || col >= names_.size()) {
+    throw std::out_of_range("sqlite::Result: no cell (" + std::to_string(row) + ", " +
+                            std::to_string(col) + ") in " + std::to_string(rows_.size()) +
+                            " rows of " + std::to_string(names_.size()) + " columns");
+  }
+  return rows_[row][col];
+}
+
+struct Database::Handle {
+  sqlite3* db = nullptr;
+  std::mutex running;  // one statement at a time, even one whose task gave up on it
+  Lock order;          // the loop's tasks take turns in arrival order
+  ~Handle() {
+    if (db) sqlite3_close_v2(db);
+  }
+};
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc) {
+  throw Error(db ? sqlite3_extended_errcode(db) : rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+}  // namespace
+
+/// Runs the statements of one query() on a pool thread.
+struct Statement {
+  static Result run(sqlite3* db, const std::string& sql, const std::vector<db::Value>& params) {
+    Result out;
+    const char* tail = sql.c_str();
+    const char* end = tail + sql.size();
+    bool first = true;
+    while (tail < end) {
+      sqlite3_stmt* st = nullptr;
+      const int rc = sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &st, &tail);
+      if (rc != SQLITE_OK) fail(db, rc);
+      if (!st) continue;  // whitespace or a comment
+      std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(st, sqlite3_finalize);
+      if (!first && !params.empty()) {
+        throw Error(SQLITE_MISUSE, "parameters go with a single statement; the text holds more");
+      }
+      first = false;
+      const int expected = sqlite3_bind_parameter_count(st);
+      if (static_cast<std::size_t>(expected) != params.size()) {
+        throw Error(SQLITE_RANGE, "the statement takes " + std::to_string(expected) +
+                                      " parameters, " + std::to_string(params.size()) + " given");
+      }
+      for (std::size_t i = 0; i < params.size(); ++i) bind(db, st, static_cast<int>(i + 1), params[i]);
+      Result r;
+      const int ncols = sqlite3_column_count(st);
+      for (int c = 0; c < ncols; ++c) r.names_.emplace_back(sqlite3_column_name(st, c));
+      for (;;) {
+        const int s = sqlite3_step(st);
+        if (s == SQLITE_DONE) break;
+        if (s != SQLITE_ROW) fail(db, s);
+        auto& row = r.rows_.emplace_back();
+        row.reserve(static_cast<std::size_t>(ncols));
+        for (int c = 0; c < ncols; ++c) {
+          if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+            row.emplace_back();
+          } else {
+            const auto* p = static_cast<const char*>(sqlite3_column_blob(st, c));
+            row.emplace_back(std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))));
+          }
+        }
+      }
+      r.affected_ = sqlite3_stmt_readonly(st) ? 0 : static_cast<std::uint64_t>(sqlite3_changes(db));
+      r.last_rowid_ = sqlite3_last_insert_rowid(db);
+      out = std::move(r);
+    }
+    return out;
+  }
+
+  static void bind(sqlite3* db, sqlite3_stmt* st, int i, const db::Value& v) {
+    int rc = SQLITE_OK;
+    if (std::holds_alternative<std::monostate>(v)) {
+      rc = sqlite3_bind_null(st, i);
+    } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+      rc = sqlite3_bind_int64(st, i, *n);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      rc = sqlite3_bind_double(st, i, *d);
+    } else if (const auto* b = std::get_if<bool>(&v)) {
+      rc = sqlite3_bind_int(st, i, *b ? 1 : 0);
+    } else {
+      const auto& s = std::get<std::string>(v);
+      rc = sqlite3_bind_text64(st, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    if (rc != SQLITE_OK) fail(db, rc);
+  }
+};
+
+Database::Database() noexcept = default;
+Database::Database(std::shared_ptr<Handle> h) noexcept : h_(std::move(h)) {}
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+Database::~Database() = default;
+
+Result Database::query_values(std::string_view sql, std::span<const db::Value> params,
+                              SourceLocation where) {
+  if (!h_) throw std::logic_error("sqlite::Database::query: the database is closed");
+  auto h = h_;  // the job holds the handle: a closed Database waits for it
+  h->order.lock(where);
+  std::unique_lock turn(h->order, std::adopt_lock);
+  auto abandoned = std::make_shared<std::atomic<bool>>(false);
+  try {
+    return to_thread([h, abandoned, text = std::string(sql),
+                      values = std::vector<db::Value>(params.begin(), params.end())] {
+      std::lock_guard run(h->running);
+      if (abandoned->load()) throw Error(SQLITE_INTERRUPT, "abandoned");
+      return Statement::run(h->db, text, values);
+    });
+  } catch (const CancelledError&) {
+    abandoned->store(true);
+    sqlite3_interrupt(h->db);  // thread-safe; stops the statement if it is running now
+    throw;
+  }
+}
+
+void Database::rollback() noexcept {
+  if (!h_) return;
+  CancelShield shield;
+  try {
+    query("ROLLBACK");
+  } catch (...) {
+    // No transaction was open any more (SQLite rolls back by itself after some errors).
+  }
+}
+
+void Database::close() noexcept { h_.reset(); }
+
+sqlite3* Database::native_handle() const noexcept { return h_ ? h_->db : nullptr; }
+
+Database open(std::string_view path, [[maybe_unused]] SourceLocation where) {
+  auto h = std::make_shared<Database::Handle>();
+  // The job owns the handle too: if the task is cancelled meanwhile, it is closed when the
+  // job is done with it.
+  to_thread([h, p = std::string(path)] {
+    const int rc = sqlite3_open_v2(p.c_str(), &h->db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                       SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI,
+                                   nullptr);
+    if (rc != SQLITE_OK) {
+      const std::string m = h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc);
+      throw Error(rc, m + ": " + p);
+    }
+    sqlite3_busy_timeout(h->db, 5000);
+    sqlite3_extended_result_codes(h->db, 1);
+  });
+  return Database(std::move(h));
+}
+
+}  // namespace spindle::sqlite

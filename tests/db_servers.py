@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Runs a command with throwaway database servers of its own, then stops them.
+
+    db_servers.py [--pg] [--redis] -- command args...
+
+--pg: a PostgreSQL cluster made with initdb in a temporary directory (run by the
+'postgres' user when we are root: PostgreSQL refuses root), listening on a Unix socket in
+that directory and on a free loopback port. Exports SPINDLE_PG (a libpq connection string
+for the socket), SPINDLE_PG_TCP (the same over TCP), SPINDLE_PG_PORT, SPINDLE_PG_BIN (the
+directory of pgbench and the other server programs).
+--redis: redis-server on a free loopback port and a Unix socket, persistence off. Exports
+SPINDLE_REDIS_PORT and SPINDLE_REDIS_SOCKET.
+
+Exits with the command's status; with 77 (Meson's "skipped") and a message naming the
+package to install when a server program is missing.
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, what, proc, limit=60.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            sys.exit(f"db_servers: {what} exited with status {proc.returncode} while starting")
+        if check():
+            return
+        time.sleep(0.05)
+    sys.exit(f"db_servers: {what} did not start within {limit:.0f} s")
+
+
+def pg_bindir():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return os.path.dirname(found[-1])
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None
+
+
+def start_pg(tmp, env, procs):
+    bindir = pg_bindir()
+    if not bindir:
+        print("db_servers: skipped: PostgreSQL is not installed (apt-get install postgresql)")
+        sys.exit(SKIP)
+    # As root, the server programs run as 'postgres', switched to in the child itself, so
+    # the process we signal to stop is the server (not a runuser in between).
+    as_user = {}
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            sys.exit("db_servers: running as root needs the 'postgres' user to run the server")
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    data = os.path.join(tmp, "data")
+    subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust",
+                    "-U", "spindle", "-E", "UTF8", "--no-sync"],
+                   check=True, stdout=subprocess.DEVNULL, cwd=tmp, **as_user)
+    port = free_port()
+    log = open(os.path.join(tmp, "postgres.log"), "w")
+    proc = subprocess.Popen(
+        [os.path.join(bindir, "postgres"), "-D", data, "-k", tmp, "-p", str(port),
+         "-h", "127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+         "-c", "full_page_writes=off", "-c", "max_connections=300"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=tmp, **as_user)
+    procs.append((proc, signal.SIGINT))  # SIGINT: PostgreSQL's fast shutdown
+
+    def ready():
+        return subprocess.run([os.path.join(bindir, "pg_isready"), "-q", "-h", tmp, "-p",
+                               str(port)]).returncode == 0
+    wait_until(ready, "postgres", proc)
+    env["SPINDLE_PG"] = f"host={tmp} port={port} user=spindle dbname=postgres"
+    env["SPINDLE_PG_TCP"] = f"host=127.0.0.1 port={port} user=spindle dbname=postgres"
+    env["SPINDLE_PG_PORT"] = str(port)
+    env["SPINDLE_PG_BIN"] = bindir
+
+
+def start_redis(tmp, env, procs):
+    server = shutil.which("redis-server")
+    if not server:
+        print("db_servers: skipped: redis-server is not installed (apt-get install redis-server)")
+        sys.exit(SKIP)
+    port = free_port()
+    sock = os.path.join(tmp, "redis.sock")
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
+                             "--unixsocket", sock, "--unixsocketperm", "777", "--save", "",
+                             "--appendonly", "no", "--daemonize", "no", "--dir", tmp,
+                             "--maxclients", "1000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    procs.append((proc, signal.SIGTERM))
+
+    def ready():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+    wait_until(ready, "redis-server", proc)
+    env["SPINDLE_REDIS_PORT"] = str(port)
+    env["SPINDLE_REDIS_SOCKET"] = sock
+
+
+def main():
+    args = sys.argv[1:]
+    if "--" not in args:
+        sys.exit("usage: db_servers.py [--pg] [--redis] -- command args...")
+    split = args.index("--")
+    opts, command = args[:split], args[split + 1:]
+    unknown = set(opts) - {"--pg", "--redis"}
+    if unknown or not command:
+        sys.exit(f"db_servers: unknown options {sorted(unknown)} or no command")
+    env = dict(os.environ)
+    procs = []
+    tmp = tempfile.mkdtemp(prefix="spindle-db-")
+    os.chmod(tmp, 0o755)
+    try:
+        if "--pg" in opts:
+            start_pg(tmp, env, procs)
+        if "--redis" in opts:
+            start_redis(tmp, env, procs)
+        return subprocess.run(command, env=env).returncode
+    finally:
+        for proc, sig in procs:
+            if proc.poll() is None:
+                proc.send_signal(sig)
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+// spindle::pg against a real PostgreSQL server started by tests/db_servers.py (SPINDLE_PG):
+// parameters and results, errors, prepared statements, transactions, cancellation on the
+// server, LISTEN/NOTIFY, the pool, a connection lost mid-query.
+#include <spindle/pg.hpp>
+#include <spindle/spindle.hpp>
+#include <spindle_test.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace pg = spindle::pg;
+
+namespace {
+
+std::string conninfo() {
+  const char* c = std::getenv("SPINDLE_PG");
+  if (!c) BOOST_FAIL("SPINDLE_PG is not set: run this test through tests/db_servers.py --pg");
+  return c;
+}
+
+/// The SQLSTATE of the pg::Error fn throws; fails the test if it throws none.
+template <class F>
+std::string sqlstate_of(F fn) {
+  try {
+    fn();
+  } catch (const pg::Error& e) {
+    return e.sqlstate();
+  }
+  BOOST_FAIL("a pg::Error was expected");
+  return {};
+}
+
+std::string value(const pg::Result& r, std::size_t row = 0, std::size_t col = 0) {
+  auto v = r.get(row, col);
+  BOOST_TEST_REQUIRE(v.has_value());
+  return *v;
+}
+
+double seconds_since(spindle::Clock::time_point t0) {
+  return std::chrono::duration<double>(spindle::Loop::current().time() - t0).count();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pg_client)
+
+SPINDLE_REALTIME_TEST_CASE(typed_parameters_and_nulls_round_trip) {
+  auto conn = pg::connect(conninfo());
+  std::optional<int> none;
+  auto r = conn.query("SELECT $1::int + 1 AS n, $2::text AS t, $3::text AS nothing, $4::float8 AS d, "
+                      "$5::bool AS b, $6::int AS also_null, $7::bigint AS big",
+                      41, std::string("it's \"quoted\""), std::nullopt, 2.5, true, none,
+                      std::int64_t{1} << 40);
+  BOOST_TEST(r.size() == 1u);
+  BOOST_TEST(r.columns() == 7u);
+  BOOST_TEST(value(r, 0, 0) == "42");
+  BOOST_TEST(*r.get(0, "t") == "it's \"quoted\"");
+  BOOST_TEST(!r.get(0, "nothing").has_value());
+  BOOST_TEST(*r.get(0, "d") == "2.5");
+  BOOST_TEST(*r.get(0, "b") == "t");
+  BOOST_TEST(!r.get(0, "also_null").has_value());
+  BOOST_TEST(*r.get(0, "big") == "1099511627776");
+  BOOST_TEST(r.column_name(1) == "t");
+  BOOST_TEST(r.column("b") == 4u);
+  BOOST_CHECK_THROW(r.column("missing"), std::out_of_range);
+  BOOST_CHECK_THROW(r.get(1, 0), std::out_of_range);
+  BOOST_CHECK_THROW(r.get(0, 7), std::out_of_range);
+  BOOST_TEST(r.command() == "SELECT 1");
+
+  // Text parameters travel as they are: no quoting, no injection.
+  auto evil = conn.query("SELECT $1::text", "'); DROP TABLE x; --");
+  BOOST_TEST(value(evil) == "'); DROP TABLE x; --");
+  // Without parameters, several statements: the last one's rows.
+  BOOST_TEST(value(conn.query("SELECT 1; SELECT 2")) == "2");
+}
+
+SPINDLE_REALTIME_TEST_CASE(affected_rows_and_command_tags) {
+  auto conn = pg::connect(conninfo());
+  conn.query("CREATE TEMP TABLE items (id int PRIMARY KEY, name text)");
+  auto ins = conn.query("INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, NULL)");
+  BOOST_TEST(ins.affected() == 3u);
+  BOOST_TEST(ins.command() == "INSERT 0 3");
+  BOOST_TEST(ins.empty());
+  auto upd = conn.query("UPDATE items SET name = $1 WHERE id >= $2", "z", 2);
+  BOOST_TEST(upd.affected() == 2u);
+  auto sel = conn.query("SELECT id, name FROM items ORDER BY id");
+  BOOST_TEST(sel.size() == 3u);
+  BOOST_TEST(sel.affected() == 3u);
+  BOOST_TEST(*sel.get(2, "name") == "z");
+  BOOST_TEST(conn.query("DELETE FROM items WHERE id = 99").affected() == 0u);
+}
+
+SPINDLE_REALTIME_TEST_CASE(server_errors_carry_sqlstate_and_leave_the_connection_usable) {
+  auto conn = pg::connect(conninfo());
+  BOOST_TEST(sqlstate_of([&] { conn.query("SELEC 1"); }) == "42601");
+  BOOST_TEST(sqlstate_of([&] { conn.query("SELECT 1/0"); }) == "22012");
+  BOOST_TEST(sqlstate_of([&] { conn.query("SELECT $1::int", "not a number"); }) == "22P02");
+  BOOST_TEST(sqlstate_of([&] { conn.query("SELECT $1::int", 1, 2); }) == "08P01");
+  conn.query("CREATE TEMP TABLE u (k int PRIMARY KEY)");
+  conn.query("INSERT INTO u VALUES (1)");
+  try {
+    conn.query("INSERT INTO u VALUES ($1)", 1);
+    BOOST_FAIL("duplicate key accepted");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "23505");
+    BOOST_TEST(std::string(e.what()).find("duplicate key") != std::string::npos, e.what());
+  }
+  BOOST_TEST(conn.is_idle());
+  BOOST_TEST(value(conn.query("SELECT count(*) FROM u")) == "1");
+}
+
+SPINDLE_REALTIME_TEST_CASE(prepared_statements) {
+  auto conn = pg::connect(conninfo());
+  conn.prepare("add", "SELECT $1::int + $2::int");
+  for (int i = 0; i < 10; ++i) BOOST_TEST(value(conn.execute("add", i, 100)) == std::to_string(i + 100));
+  BOOST_TEST(sqlstate_of([&] { conn.execute("missing", 1); }) == "26000");
+  BOOST_TEST(sqlstate_of([&] { conn.prepare("add", "SELECT 1"); }) == "42P05");  // already exists
+  BOOST_TEST(value(conn.execute("add", 1, 1)) == "2");
+}
+
+SPINDLE_REALTIME_TEST_CASE(transactions_commit_roll_back_and_nest) {
+  auto conn = pg::connect(conninfo());
+  conn.query("CREATE TEMP TABLE t (v int)");
+  const int got = conn.transaction([](pg::Connection& c) {
+    c.query("INSERT INTO t VALUES (1)");
+    return 7;
+  });
+  BOOST_TEST(got == 7);
+  BOOST_CHECK_THROW(conn.transaction([](pg::Connection& c) {
+    c.query("INSERT INTO t VALUES (2)");
+    throw std::runtime_error("changed my mind");
+  }),
+                    std::runtime_error);
+  BOOST_TEST(conn.is_idle());
+  // An inner failure rolls back to its savepoint only.
+  conn.transaction([](pg::Connection& c) {
+    c.query("INSERT INTO t VALUES (3)");
+    try {
+      c.transaction([](pg::Connection& c2) {
+        c2.query("INSERT INTO t VALUES (4)");
+        c2.query("SELECT 1/0");
+      });
+    } catch (const pg::Error& e) {
+      BOOST_TEST(e.sqlstate() == "22012");
+    }
+    c.query("INSERT INTO t VALUES (5)");
+  });
+  BOOST_TEST(conn.is_idle());
+  auto r = conn.query("SELECT string_agg(v::text, ',' ORDER BY v) FROM t");
+  BOOST_TEST(value(r) == "1,3,5");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_timeout_cancels_the_statement_on_the_server) {
+  auto conn = pg::connect(conninfo());
+  const auto pid = value(conn.query("SELECT pg_backend_pid()"));
+  const auto t0 = spindle::Loop::current().time();
+  BOOST_CHECK_THROW(spindle::with_timeout(100ms, [&] { conn.query("SELECT pg_sleep(10)"); }),
+                    spindle::TimeoutError);
+  // Cancelled on the server, drained, and ready at once: far sooner than the 10 s sleep.
+  BOOST_TEST(seconds_since(t0) < 5.0);
+  BOOST_TEST(conn.is_idle());
+  BOOST_TEST(value(conn.query("SELECT 41 + 1")) == "42");
+  BOOST_TEST(seconds_since(t0) < 5.0);
+  // Same backend: the connection was kept, not replaced.
+  BOOST_TEST(value(conn.query("SELECT pg_backend_pid()")) == pid);
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_transaction_rolls_back) {
+  auto conn = pg::connect(conninfo());
+  conn.query("CREATE TABLE IF NOT EXISTS cancelled_tx (v int)");
+  conn.query("TRUNCATE cancelled_tx");
+  spindle::Event inside;
+  auto t = spindle::spawn([&] {
+    conn.transaction([&](pg::Connection& c) {
+      c.query("INSERT INTO cancelled_tx VALUES (1)");
+      inside.set();
+      c.query("SELECT pg_sleep(10)");
+    });
+  });
+  inside.wait();
+  spindle::sleep(50ms);
+  t.cancel();
+  BOOST_CHECK_THROW(t.join(), spindle::CancelledError);
+  BOOST_TEST(conn.is_idle());
+  auto other = pg::connect(conninfo());
+  BOOST_TEST(value(other.query("SELECT count(*) FROM cancelled_tx")) == "0");
+  other.query("DROP TABLE cancelled_tx");
+}
+
+SPINDLE_REALTIME_TEST_CASE(listen_and_notify) {
+  auto listener = pg::connect(conninfo());
+  auto sender = pg::connect(conninfo());
+  listener.query("LISTEN jobs");
+  BOOST_TEST(!listener.wait_notification(50ms).has_value());
+  const auto sender_pid = std::stoi(value(sender.query("SELECT pg_backend_pid()")));
+  auto waiter = spindle::spawn([&] { return listener.wait_notification(); });
+  spindle::sleep(20ms);
+  sender.query("SELECT pg_notify($1, $2)", "jobs", "job 1");
+  const auto n = waiter.join();
+  BOOST_TEST(n.channel == "jobs");
+  BOOST_TEST(n.payload == "job 1");
+  BOOST_TEST(n.sender_pid == sender_pid);
+  // Notifications that arrive during other statements are kept for later.
+  sender.query("NOTIFY jobs, 'job 2'");
+  sender.query("NOTIFY other, 'ignored'");
+  listener.query("SELECT pg_sleep(0.1)");
+  auto n2 = listener.wait_notification(5s);
+  BOOST_TEST_REQUIRE(n2.has_value());
+  BOOST_TEST(n2->payload == "job 2");
+  BOOST_TEST(!listener.wait_notification(50ms).has_value());
+}
+
+SPINDLE_REALTIME_TEST_CASE(the_pool_lends_at_most_size_connections) {
+  pg::Pool pool(conninfo(), 3);
+  BOOST_TEST(pool.idle() == 0u);
+  int in_flight = 0, most = 0;
+  std::set<std::string> pids;
+  std::vector<spindle::Task<void>> tasks;
+  for (int i = 0; i < 20; ++i) {
+    tasks.push_back(spindle::spawn([&] {
+      auto conn = pool.acquire();
+      most = std::max(most, ++in_flight);
+      pids.insert(value(conn->query("SELECT pg_backend_pid() FROM pg_sleep(0.02)")));
+      --in_flight;
+    }));
+  }
+  for (auto& t : tasks) t.join();
+  BOOST_TEST(most == 3);
+  BOOST_TEST(pids.size() == 3u);
+  BOOST_TEST(pool.idle() == 3u);
+  BOOST_TEST(value(pool.query("SELECT $1::int * 2", 21)) == "42");
+  BOOST_CHECK_THROW(pg::Pool("", 0), std::invalid_argument);
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_lost_connection_fails_its_query_and_the_pool_replaces_it) {
+  pg::Pool pool(conninfo(), 1);
+  auto admin = pg::connect(conninfo());
+  std::string first_pid;
+  {
+    auto conn = pool.acquire();
+    first_pid = value(conn->query("SELECT pg_backend_pid()"));
+    auto killer = spindle::spawn([&] {
+      spindle::sleep(100ms);
+      admin.query("SELECT pg_terminate_backend($1::int)", first_pid);
+    });
+    BOOST_CHECK_THROW(conn->query("SELECT pg_sleep(10)"), pg::Error);
+    killer.join();
+    BOOST_TEST(!conn->is_open());
+    BOOST_CHECK_THROW(conn->query("SELECT 1"), std::logic_error);
+  }
+  auto conn = pool.acquire();
+  const auto second_pid = value(conn->query("SELECT pg_backend_pid()"));
+  BOOST_TEST(second_pid != first_pid);
+}
+
+SPINDLE_REALTIME_TEST_CASE(connection_failures_are_errors) {
+  BOOST_TEST(sqlstate_of([] { pg::connect("host=/nonexistent-dir port=1 dbname=x"); }) == "08001");
+  BOOST_TEST(sqlstate_of([] { pg::connect("no_such_option=1"); }) == "08001");
+  BOOST_TEST(sqlstate_of([] { pg::connect(conninfo() + " dbname=no_such_db"); }) == "08001");
+  pg::Connection closed;
+  BOOST_CHECK_THROW(closed.query("SELECT 1"), std::logic_error);
+  auto conn = pg::connect(conninfo());
+  conn.close();
+  BOOST_TEST(!conn.is_open());
+  BOOST_CHECK_THROW(conn.query("SELECT 1"), std::logic_error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(many_connections_run_concurrently) {
+  // 40 connections each sleeping 0.2 s on the server: concurrent, so far less than 8 s.
+  const auto t0 = spindle::Loop::current().time();
+  std::vector<spindle::Task<std::string>> tasks;
+  for (int i = 0; i < 40; ++i) {
+    tasks.push_back(spindle::spawn([i] {
+      auto conn = pg::connect(conninfo());
+      return *conn.query("SELECT $1::int FROM pg_sleep(0.2)", i).get(0, 0);
+    }));
+  }
+  for (int i = 0; i < 40; ++i) BOOST_TEST(tasks[static_cast<std::size_t>(i)].join() == std::to_string(i));
+  BOOST_TEST(seconds_since(t0) < 4.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

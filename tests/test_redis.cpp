@@ -1,0 +1,205 @@
+// spindle::redis against a real redis-server started by tests/db_servers.py: reply types,
+// errors, TCP and Unix sockets, pipelines, tasks sharing a connection, cancellation that
+// leaves a reply owed, pub/sub, a server that hangs up.
+#include <spindle/redis.hpp>
+#include <spindle/spindle.hpp>
+#include <spindle_test.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace redis = spindle::redis;
+using Type = redis::Reply::Type;
+
+namespace {
+
+std::uint16_t port() {
+  const char* p = std::getenv("SPINDLE_REDIS_PORT");
+  if (!p) BOOST_FAIL("SPINDLE_REDIS_PORT is not set: run this test through tests/db_servers.py --redis");
+  return static_cast<std::uint16_t>(std::stoi(p));
+}
+
+redis::Connection connect() { return redis::connect("127.0.0.1", port()); }
+
+/// A key of this test alone (the server is shared by the suite's cases).
+std::string key(const std::string& name) {
+  return std::string(boost::unit_test::framework::current_test_case().p_name) + ":" + name;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(redis_client)
+
+SPINDLE_REALTIME_TEST_CASE(reply_types) {
+  auto conn = connect();
+  auto ok = conn.command("SET", key("s"), "hello world");
+  BOOST_TEST((ok.type() == Type::Status));
+  BOOST_TEST(ok.str() == "OK");
+  BOOST_TEST(conn.command("GET", key("s")).str() == "hello world");
+  BOOST_TEST(conn.command("GET", key("missing")).is_nil());
+  BOOST_TEST(conn.command("INCRBY", key("n"), 41).integer() == 41);
+  BOOST_TEST(conn.command("INCRBYFLOAT", key("f"), 1.5).str() == "1.5");
+  conn.command("RPUSH", key("l"), "a", "b", "c");
+  auto list = conn.command("LRANGE", key("l"), 0, -1);
+  BOOST_TEST((list.type() == Type::Array));
+  const auto e = list.elements();
+  BOOST_TEST_REQUIRE(e.size() == 3u);
+  BOOST_TEST(e[0].str() + e[1].str() + e[2].str() == "abc");
+  // Binary-safe values.
+  const std::string bytes("a\0b\r\nc", 6);
+  conn.command("SET", key("bin"), bytes);
+  BOOST_TEST(conn.command("GET", key("bin")).str() == bytes);
+  BOOST_TEST(conn.command_list({"STRLEN", key("bin")}).integer() == 6);
+  // Asking a reply for the wrong type is an error naming both.
+  BOOST_CHECK_THROW(ok.integer(), redis::Error);
+  BOOST_CHECK_THROW(conn.command("INCR", key("n")).str(), redis::Error);
+  BOOST_CHECK_THROW(conn.command("GET", key("s")).elements(), redis::Error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(error_replies_throw_and_the_connection_goes_on) {
+  auto conn = connect();
+  conn.command("SET", key("s"), "x");
+  try {
+    conn.command("LPUSH", key("s"), "y");
+    BOOST_FAIL("LPUSH on a string succeeded");
+  } catch (const redis::Error& e) {
+    BOOST_TEST(std::string(e.what()).find("WRONGTYPE") == 0u, e.what());
+  }
+  BOOST_CHECK_THROW(conn.command("NO_SUCH_COMMAND"), redis::Error);
+  BOOST_TEST(conn.command("GET", key("s")).str() == "x");
+  BOOST_CHECK_THROW(conn.command_list({}), std::invalid_argument);
+}
+
+SPINDLE_REALTIME_TEST_CASE(unix_socket) {
+  const char* path = std::getenv("SPINDLE_REDIS_SOCKET");
+  BOOST_TEST_REQUIRE(path != nullptr);
+  auto conn = redis::connect_unix(path);
+  BOOST_TEST(conn.command("PING").str() == "PONG");
+  BOOST_CHECK_THROW(redis::connect_unix("/nonexistent/redis.sock"), std::system_error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(pipelines_return_every_reply_in_order) {
+  auto conn = connect();
+  auto p = conn.pipeline();
+  for (int i = 0; i < 100; ++i) p.command("INCR", key("c"));
+  p.command("LPUSH", key("c"), "wrong type");  // an error reply inside: returned, not thrown
+  p.command("GET", key("c"));
+  BOOST_TEST(p.size() == 102u);
+  const auto replies = p.execute();
+  BOOST_TEST(p.size() == 0u);
+  BOOST_TEST_REQUIRE(replies.size() == 102u);
+  for (int i = 0; i < 100; ++i) BOOST_TEST(replies[static_cast<std::size_t>(i)].integer() == i + 1);
+  BOOST_TEST((replies[100].type() == Type::Error));
+  BOOST_TEST(replies[101].str() == "100");
+  BOOST_TEST(p.execute().empty());
+}
+
+SPINDLE_REALTIME_TEST_CASE(tasks_sharing_a_connection_get_their_own_replies) {
+  auto conn = connect();
+  std::vector<spindle::Task<void>> tasks;
+  for (int t = 0; t < 50; ++t) {
+    tasks.push_back(spindle::spawn([&, t] {
+      const auto k = key(std::to_string(t));
+      for (int i = 1; i <= 20; ++i) {
+        BOOST_TEST(conn.command("INCRBY", k, t).integer() == static_cast<long long>(i) * t);
+        BOOST_TEST(conn.command("GET", k).str() == std::to_string(i * t));
+      }
+    }));
+  }
+  for (auto& t : tasks) t.join();
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_command_never_hands_its_reply_to_the_next) {
+  auto conn = connect();
+  auto other = connect();
+  conn.command("DEL", key("q"));
+  // BLPOP parks on the server; the wait is cancelled, its reply stays owed.
+  BOOST_CHECK_THROW(spindle::with_timeout(100ms, [&] { conn.command("BLPOP", key("q"), 10); }),
+                    spindle::TimeoutError);
+  BOOST_TEST(conn.is_open());
+  other.command("RPUSH", key("q"), "for the cancelled BLPOP");
+  conn.command("SET", key("v"), "mine");
+  BOOST_TEST(conn.command("GET", key("v")).str() == "mine");
+  BOOST_TEST(other.command("LLEN", key("q")).integer() == 0);  // the BLPOP did take it
+
+  // Same with a pipeline cancelled halfway through its replies.
+  auto p = conn.pipeline();
+  p.command("SET", key("a"), "1").command("BLPOP", key("q"), 10).command("SET", key("b"), "2");
+  auto waiter = spindle::spawn([&] { return p.execute(); });
+  spindle::sleep(100ms);
+  waiter.cancel();
+  BOOST_CHECK_THROW(waiter.join(), spindle::CancelledError);
+  other.command("RPUSH", key("q"), "x");
+  BOOST_TEST(conn.command("PING").str() == "PONG");
+  BOOST_TEST(conn.command("GET", key("b")).str() == "2");
+}
+
+SPINDLE_REALTIME_TEST_CASE(publish_and_subscribe) {
+  auto sub = connect();
+  auto pub = connect();
+  sub.subscribe({key("news"), key("sport")});
+  BOOST_CHECK_THROW(sub.command("GET", "x"), std::logic_error);
+  BOOST_TEST(!sub.next_message(50ms).has_value());
+  BOOST_TEST(pub.command("PUBLISH", key("news"), "hello").integer() == 1);
+  auto m = sub.next_message();
+  BOOST_TEST(m.kind == "message");
+  BOOST_TEST(m.channel == key("news"));
+  BOOST_TEST(m.payload == "hello");
+  sub.psubscribe({key("w*")});
+  pub.command("PUBLISH", key("weather"), "rain");
+  pub.command("PUBLISH", key("sport"), "goal");
+  auto p = sub.next_message(5s);
+  BOOST_TEST_REQUIRE(p.has_value());
+  BOOST_TEST(p->kind == "pmessage");
+  BOOST_TEST(p->pattern == key("w*"));
+  BOOST_TEST(p->payload == "rain");
+  BOOST_TEST(sub.next_message().payload == "goal");
+  // A waiting next_message() cancelled loses nothing.
+  auto waiter = spindle::spawn([&] { return sub.next_message(); });
+  spindle::sleep(20ms);
+  waiter.cancel();
+  BOOST_CHECK_THROW(waiter.join(), spindle::CancelledError);
+  pub.command("PUBLISH", key("news"), "after");
+  BOOST_TEST(sub.next_message().payload == "after");
+  sub.unsubscribe();
+  BOOST_TEST(sub.command("PING").str() == "PONG");
+  BOOST_CHECK_THROW(sub.next_message(), std::logic_error);
+  BOOST_TEST(pub.command("PUBLISH", key("news"), "nobody").integer() == 0);
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_server_that_hangs_up_closes_the_connection) {
+  auto conn = connect();
+  auto admin = connect();
+  const auto id = conn.command("CLIENT", "ID").integer();
+  BOOST_TEST(admin.command("CLIENT", "KILL", "ID", id).integer() == 1);
+  try {
+    conn.command("PING");
+    BOOST_FAIL("a command on a killed connection succeeded");
+  } catch (const redis::Error& e) {
+    BOOST_TEST(std::string(e.what()).find("closed") != std::string::npos, e.what());
+  } catch (const std::system_error&) {
+    // ECONNRESET or EPIPE, depending on timing.
+  }
+  BOOST_TEST(!conn.is_open());
+  BOOST_CHECK_THROW(conn.command("PING"), std::logic_error);
+  BOOST_CHECK_THROW(redis::connect("127.0.0.1", spindle_test::free_port()), std::system_error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(hundreds_of_connections_on_one_loop) {
+  std::vector<spindle::Task<long long>> tasks;
+  for (int i = 0; i < 300; ++i) {
+    tasks.push_back(spindle::spawn([] {
+      auto conn = connect();
+      auto p = conn.pipeline();
+      for (int j = 0; j < 10; ++j) p.command("INCR", key("shared"));
+      return p.execute().back().integer();
+    }));
+  }
+  long long most = 0;
+  for (auto& t : tasks) most = std::max(most, t.join());
+  BOOST_TEST(most == 3000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
