@@ -161,6 +161,33 @@ class Nginx {
   pid_t pid_;
 };
 
+/// What one program run by run_pinned() did: its output, wall seconds, its own CPU seconds.
+struct ProgramRun {
+  std::string out;
+  double seconds, cpu_s;
+};
+
+/// Runs the shell command line `command` pinned to CPU 1, output captured; throws if it fails.
+inline ProgramRun run_pinned(const std::string& command) {
+  const std::string out_path = scratch_dir() + "/program.out";
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = spawn_pinned(1, {"sh", "-c", "exec " + command + " > " + out_path + " 2>&1"});
+  // Its CPU just before it exits: wait for it to finish without reaping it yet.
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+  const double cpu = process_cpu_s(pid);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::ifstream f(out_path);
+  std::string out((std::istreambuf_iterator<char>(f)), {});
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(command + " failed: " + out);
+  }
+  return {std::move(out), seconds, cpu};
+}
+
 /// What one wrk run did: requests, wall seconds, and wrk's own CPU seconds.
 struct WrkRun {
   double requests, seconds, cpu_s;
@@ -169,31 +196,17 @@ struct WrkRun {
 /// wrk (one thread, pinned to CPU 1) against url with `conns` connections; with
 /// new_connections every request asks for Connection: close. Throws if wrk saw errors.
 inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false) {
-  const std::string out_path = scratch_dir() + "/wrk.out";
-  std::vector<std::string> argv = {"sh", "-c",
-                                   "exec wrk -t1 -c" + std::to_string(conns) + " -d" +
-                                       std::to_string(load_seconds()) + "s" +
-                                       (new_connections ? " -H 'Connection: close'" : "") + " " +
-                                       url + " > " + out_path + " 2>&1"};
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = spawn_pinned(1, argv);
-  // Its CPU just before it exits: wait for it to finish without reaping it yet.
-  siginfo_t info{};
-  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
-  const double cpu = process_cpu_s(pid);
-  ::waitpid(pid, nullptr, 0);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::ifstream f(out_path);
-  const std::string out((std::istreambuf_iterator<char>(f)), {});
+  const ProgramRun r = run_pinned("wrk -t1 -c" + std::to_string(conns) + " -d" +
+                                  std::to_string(load_seconds()) + "s" +
+                                  (new_connections ? " -H 'Connection: close'" : "") + " " + url);
   std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"((\d+) requests in)"))) {
-    throw std::runtime_error("wrk said: " + out);
+  if (!std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) {
+    throw std::runtime_error("wrk said: " + r.out);
   }
-  if (std::regex_search(out, std::regex("Non-2xx|Socket errors: connect [1-9]"))) {
-    throw std::runtime_error("wrk saw errors: " + out);
+  if (std::regex_search(r.out, std::regex("Non-2xx|Socket errors: connect [1-9]"))) {
+    throw std::runtime_error("wrk saw errors: " + r.out);
   }
-  return {std::stod(m[1]), seconds, cpu};
+  return {std::stod(m[1]), r.seconds, r.cpu_s};
 }
 
 }  // namespace spindle_bench

@@ -145,7 +145,7 @@ def check_create_tasks(exe, src):
     took = number(r"^Took (\d+\.\d\d)s$", out)
     if not 1.0 <= took < 1.9:  # created first, so concurrent: 1 s, not 2
         fail(f"took {took} s; expected about 1 s", out)
-    check_twin("create_tasks", src, out, clocks=[seconds("Took")])
+    check_twin("create_tasks", src, out, clocks=[(r"Took (\d+\.\d\d)s", CLOCK_TOLERANCE)])
 
 
 def check_threads_vs_tasks(exe, src):
@@ -485,6 +485,35 @@ def check_port_scanner(exe, _):
         fail(f"ports {ports} are listening but were not reported open", out)
     if not re.search(rf"^{len(found)} of {last - first + 1} ports open$", out, re.M):
         fail("the summary line is wrong", out)
+
+
+def check_pg_report(exe, _):
+    out = run([exe])
+    if not out.startswith("1000 queries over a pool of 10 connections\n"):
+        fail("expected the header line first", out)
+    for r in range(10):
+        # Region r holds the amounts r, r + 10, ..., r + 990: 100 rows summing to 49500 + 100 r.
+        if f"region {r}: 100 rows, total {49500 + 100 * r}\n" not in out:
+            fail(f"region {r}'s line is wrong", out)
+    if number(r"^server connections used: (\d+)$", out) != 10:
+        fail("the pool must have used exactly its 10 connections", out)
+    wall = number(r"^wall time: ([\d.]+) s$", out)
+    total = number(r"^sum of query times: ([\d.]+) s$", out)
+    # 1,000 server-side sleeps of 5 ms through 10 connections take at least 0.5 s; ten at a
+    # time, the wall time is well below the sum of the query times (at least 5 s).
+    if total < 5.0 or not 0.5 <= wall < total / 2:
+        fail(f"wall time {wall} must be at least 0.5 s and well below the sum {total}", out)
+
+
+def check_redis_counter(exe, _):
+    out = run([exe])
+    # Tasks 0..99 add 1, 2, 3, 1, 2, 3, ... views per round: 34 * 1 + 33 * 2 + 33 * 3 = 199,
+    # over 20 rounds.
+    for page in range(10):
+        if f"page{page}: {199 * 20} views\n" not in out:
+            fail(f"page{page}'s count is wrong", out)
+    if not re.search(r"^2000 pipelines of 10 commands from 100 tasks in [\d.]+ s$", out, re.M):
+        fail("expected the summary line", out)
 
 
 def main():

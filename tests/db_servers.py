@@ -11,7 +11,8 @@ directory of pgbench and the other server programs).
 --redis: redis-server on a free loopback port and a Unix socket, persistence off. Exports
 SPINDLE_REDIS_PORT and SPINDLE_REDIS_SOCKET.
 
-Exits with the command's status; with 77 (Meson's "skipped") and a message naming the
+With SPINDLE_DB_SERVER_CPU=n in the environment the servers are pinned to CPU n (taskset),
+as the benchmarks in perf/ want. Exits with the command's status; with 77 (Meson's "skipped") and a message naming the
 package to install when a server program is missing.
 """
 
@@ -46,6 +47,11 @@ def wait_until(check, what, proc, limit=60.0):
     sys.exit(f"db_servers: {what} did not start within {limit:.0f} s")
 
 
+def pinned(argv):
+    cpu = os.environ.get("SPINDLE_DB_SERVER_CPU")
+    return ["taskset", "-c", cpu] + argv if cpu else argv
+
+
 def pg_bindir():
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if found:
@@ -76,9 +82,9 @@ def start_pg(tmp, env, procs):
     port = free_port()
     log = open(os.path.join(tmp, "postgres.log"), "w")
     proc = subprocess.Popen(
-        [os.path.join(bindir, "postgres"), "-D", data, "-k", tmp, "-p", str(port),
-         "-h", "127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=300"],
+        pinned([os.path.join(bindir, "postgres"), "-D", data, "-k", tmp, "-p", str(port),
+                "-h", "127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                "-c", "full_page_writes=off", "-c", "max_connections=300"]),
         stdout=log, stderr=subprocess.STDOUT, cwd=tmp, **as_user)
     procs.append((proc, signal.SIGINT))  # SIGINT: PostgreSQL's fast shutdown
 
@@ -99,10 +105,10 @@ def start_redis(tmp, env, procs):
         sys.exit(SKIP)
     port = free_port()
     sock = os.path.join(tmp, "redis.sock")
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
-                             "--unixsocket", sock, "--unixsocketperm", "777", "--save", "",
-                             "--appendonly", "no", "--daemonize", "no", "--dir", tmp,
-                             "--maxclients", "1000"],
+    proc = subprocess.Popen(pinned([server, "--port", str(port), "--bind", "127.0.0.1",
+                                    "--unixsocket", sock, "--unixsocketperm", "777",
+                                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                    "--dir", tmp, "--maxclients", "1000"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     procs.append((proc, signal.SIGTERM))
 

@@ -50,6 +50,9 @@ def main():
     out = run([os.path.join(build, "web")], env=env)
     if "web consumer: 200 Hello" not in out:
         sys.exit(f"FAILED: unexpected output from the spindle-http subproject build: {out!r}")
+    out = run([os.path.join(build, "db")], env=env)
+    if "db consumer: 42" not in out:
+        sys.exit(f"FAILED: unexpected output from the spindle-sqlite subproject build: {out!r}")
     print("subproject: ok", flush=True)
 
     # 2. Installed, found with pkg-config.
@@ -75,6 +78,13 @@ def main():
     out = run([web_exe], env=env)
     if "web consumer: 200 Hello" not in out:
         sys.exit(f"FAILED: unexpected output from the spindle-http pkg-config build: {out!r}")
+    db_flags = run(["pkg-config", "--cflags", "--libs", "spindle-sqlite"], env=env).split()
+    db_exe = os.path.join(work, "db-pc")
+    run([cxx, "-std=c++20", "-Wall", "-Wextra", "-Werror",
+         os.path.join(src, "tests", "consumer", "db.cpp"), "-o", db_exe] + db_flags, env=env)
+    out = run([db_exe], env=env)
+    if "db consumer: 42" not in out:
+        sys.exit(f"FAILED: unexpected output from the spindle-sqlite pkg-config build: {out!r}")
     print("pkg-config: ok", flush=True)
 
 
