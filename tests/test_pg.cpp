@@ -78,6 +78,19 @@ SPINDLE_REALTIME_TEST_CASE(typed_parameters_and_nulls_round_trip) {
   BOOST_TEST(value(conn.query("SELECT 1; SELECT 2")) == "2");
 }
 
+SPINDLE_REALTIME_TEST_CASE(large_values_and_results_arrive_whole) {
+  // Many socket reads per result: libpq's buffer fills and the task parks again in between.
+  auto conn = pg::connect(conninfo());
+  const std::string big(3 * 1024 * 1024, 'x');
+  auto echo = conn.query("SELECT $1::text AS v, length($1::text) AS n", big);
+  BOOST_TEST(*echo.get(0, "n") == std::to_string(big.size()));
+  BOOST_TEST(*echo.get(0, "v") == big);
+  auto rows = conn.query("SELECT i, md5(i::text) FROM generate_series(1, 200000) AS i");
+  BOOST_TEST(rows.size() == 200000u);
+  BOOST_TEST(*rows.get(199999, 0) == "200000");
+  BOOST_TEST(rows.get(0, 1)->size() == 32u);
+}
+
 SPINDLE_REALTIME_TEST_CASE(affected_rows_and_command_tags) {
   auto conn = pg::connect(conninfo());
   conn.query("CREATE TEMP TABLE items (id int PRIMARY KEY, name text)");
@@ -264,6 +277,11 @@ SPINDLE_REALTIME_TEST_CASE(connection_failures_are_errors) {
   pg::Connection closed;
   BOOST_CHECK_THROW(closed.query("SELECT 1"), std::logic_error);
   auto conn = pg::connect(conninfo());
+  // A second task on a busy connection is told so, and the first one's statement goes on.
+  auto first = spindle::spawn([&] { return *conn.query("SELECT 'first' FROM pg_sleep(0.1)").get(0, 0); });
+  spindle::sleep(20ms);
+  BOOST_CHECK_THROW(conn.query("SELECT 2"), std::logic_error);
+  BOOST_TEST(first.join() == "first");
   conn.close();
   BOOST_TEST(!conn.is_open());
   BOOST_CHECK_THROW(conn.query("SELECT 1"), std::logic_error);

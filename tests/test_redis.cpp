@@ -58,6 +58,17 @@ SPINDLE_REALTIME_TEST_CASE(reply_types) {
   BOOST_CHECK_THROW(conn.command("GET", key("s")).elements(), redis::Error);
 }
 
+SPINDLE_REALTIME_TEST_CASE(large_values_cross_many_reads) {
+  auto conn = connect();
+  std::string big(5 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  BOOST_TEST(conn.command("SET", key("big"), big).str() == "OK");
+  BOOST_TEST(conn.command("GET", key("big")).str() == big);
+  auto p = conn.pipeline();
+  for (int i = 0; i < 3; ++i) p.command("GET", key("big"));
+  for (const auto& r : p.execute()) BOOST_TEST(r.str().size() == big.size());
+}
+
 SPINDLE_REALTIME_TEST_CASE(error_replies_throw_and_the_connection_goes_on) {
   auto conn = connect();
   conn.command("SET", key("s"), "x");

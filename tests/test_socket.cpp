@@ -236,6 +236,75 @@ SPINDLE_REALTIME_TEST_CASE(wait_readable_on_a_foreign_fd) {
   ::close(fds[1]);
 }
 
+SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_waits_again_and_again_level_triggered) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  spindle::io::FdWaiter in(fds[0]);
+  BOOST_TEST(in.fd() == fds[0]);
+  BOOST_TEST(!in.wait_readable(5ms));  // nothing written yet
+  auto writer = spindle::spawn([&] {
+    spindle::sleep(2ms);
+    BOOST_TEST(::write(fds[1], "xy", 2) == 2);
+  });
+  in.wait_readable();
+  writer.join();
+  char c = 0;
+  BOOST_TEST(::read(fds[0], &c, 1) == 1);
+  // One byte is left: level-triggered, the next wait returns at once (an edge-triggered
+  // registration kept across waits would park forever here).
+  BOOST_TEST(in.wait_readable(1s));
+  BOOST_TEST(::read(fds[0], &c, 1) == 1);
+  BOOST_TEST(c == 'y');
+  BOOST_TEST(!in.wait_readable(5ms));
+  // A second task may not wait on it meanwhile; a cancelled wait leaves it usable.
+  auto first = spindle::spawn([&] { in.wait_readable(); });
+  spindle::sleep(2ms);
+  BOOST_CHECK_THROW(in.wait_readable(), std::logic_error);
+  first.cancel();
+  BOOST_CHECK_THROW(first.join(), spindle::CancelledError);
+  BOOST_TEST(::write(fds[1], "z", 1) == 1);
+  BOOST_TEST(in.wait_readable(1s));
+  // close() wakes a parked task with ECANCELED; the fd stays open.
+  BOOST_TEST(::read(fds[0], &c, 1) == 1);
+  auto parked = spindle::spawn([&] { in.wait_readable(); });
+  spindle::sleep(2ms);
+  in.close();
+  try {
+    parked.join();
+    BOOST_FAIL("the parked wait returned");
+  } catch (const std::system_error& e) {
+    BOOST_TEST(e.code().value() == ECANCELED);
+  }
+  BOOST_TEST(::fcntl(fds[0], F_GETFD) >= 0);
+  // The write end: writable at once.
+  spindle::io::FdWaiter out(fds[1]);
+  out.wait_writable();
+  BOOST_TEST(out.wait_writable(1s));
+  ::close(fds[0]);
+  out.close();
+  ::close(fds[1]);
+}
+
+SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_on_an_fd_a_socket_holds) {
+  // epoll keys on the fd: the waiter registers a dup of its own and closes it afterwards.
+  int fds[2];
+  BOOST_REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  auto sock = Socket::adopt(fds[0]);
+  // A wait registers the socket's fd with the loop.
+  BOOST_CHECK_THROW(spindle::with_timeout(5ms, [&] { sock.recv(16); }), spindle::TimeoutError);
+  const int before = spindle_test::open_fds();
+  {
+    spindle::io::FdWaiter w(fds[0]);
+    BOOST_TEST(!w.wait_readable(5ms));
+    BOOST_TEST(::write(fds[1], "a", 1) == 1);
+    BOOST_TEST(w.wait_readable(1s));
+    BOOST_TEST(spindle_test::open_fds() == before + 1);
+  }
+  BOOST_TEST(spindle_test::open_fds() == before);
+  BOOST_TEST(sock.recv(16) == "a");
+  ::close(fds[1]);
+}
+
 SPINDLE_TEST_CASE(a_pending_cancellation_comes_before_touching_a_foreign_fd) {
   // As a C library does: cancel the waiting task, then close the fd it would wait on next.
   int fds[2];

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace spindle::pg {
@@ -90,10 +91,18 @@ std::string Result::command() const { return res_ ? PQcmdStatus(res_.get()) : ""
 
 struct Connection::Impl {
   PGconn* conn = nullptr;
+  // libpq's socket, registered with the loop once connected: one epoll_ctl per wait. Level-
+  // triggered, since libpq may stop reading before the socket is drained.
+  std::optional<io::FdWaiter> sock;
   int depth = 0;  // transactions and savepoints opened by transaction()
 
-  ~Impl() {
+  ~Impl() { finish(); }
+
+  /// Closes the connection (the socket's registration first, while its fd is open).
+  void finish() noexcept {
+    sock.reset();
     if (conn) PQfinish(conn);
+    conn = nullptr;
   }
 
   PGconn* require(const char* what) const {
@@ -104,8 +113,7 @@ struct Connection::Impl {
   /// The connection's failure as an Error (08006), closing it: libpq cannot go on.
   [[noreturn]] void lost(const char* what) {
     const std::string m = message_of(PQerrorMessage(conn));
-    PQfinish(conn);
-    conn = nullptr;
+    finish();
     throw Error("08006", std::string(what) + ": " + (m.empty() ? "connection lost" : m));
   }
 
@@ -116,7 +124,7 @@ struct Connection::Impl {
       const int r = PQflush(conn);
       if (r == 0) return;
       if (r < 0) lost(what);
-      if (!io::wait_writable(PQsocket(conn), 50ms, where) && !PQconsumeInput(conn)) lost(what);
+      if (!sock->wait_writable(50ms, where) && !PQconsumeInput(conn)) lost(what);
     }
   }
 
@@ -126,7 +134,7 @@ struct Connection::Impl {
     PGresult* error = nullptr;
     for (;;) {
       while (PQisBusy(conn)) {
-        io::wait_readable(PQsocket(conn), where);
+        sock->wait_readable(where);
         if (!PQconsumeInput(conn)) {
           if (last) PQclear(last);
           if (error) PQclear(error);
@@ -176,7 +184,7 @@ struct Connection::Impl {
     try {
       while (PQflush(conn) == 1) {
         if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
-        io::wait_writable(PQsocket(conn), 50ms, where);
+        sock->wait_writable(50ms, where);
       }
       if (PQisBusy(conn)) {
         PGcancel* cancel = PQgetCancel(conn);
@@ -191,7 +199,7 @@ struct Connection::Impl {
       for (;;) {
         while (PQisBusy(conn)) {
           const auto left = deadline - std::chrono::steady_clock::now();
-          if (left <= 0s || !io::wait_readable(PQsocket(conn), left, where)) {
+          if (left <= 0s || !sock->wait_readable(left, where)) {
             throw std::runtime_error("drain");
           }
           if (!PQconsumeInput(conn)) throw std::runtime_error("drain");
@@ -202,8 +210,7 @@ struct Connection::Impl {
         PQclear(r);
       }
     } catch (...) {
-      PQfinish(conn);
-      conn = nullptr;
+      finish();
     }
   }
 
@@ -212,6 +219,11 @@ struct Connection::Impl {
   template <class Send>
   Result run(const char* what, SourceLocation where, Send send) {
     require(what);
+    if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
+      throw std::logic_error(std::string("pg::Connection::") + what +
+                             ": another task's statement is still running on this connection "
+                             "(a connection serves one task at a time; share a Pool instead)");
+    }
     if (!send()) {
       const auto st = PQstatus(conn);
       if (st == CONNECTION_BAD) lost(what);
@@ -312,10 +324,7 @@ void Connection::rollback(int depth) noexcept {
   } catch (...) {
     // The connection is broken (or the rollback failed): it cannot be trusted any more.
     impl_->depth = 0;
-    if (impl_->conn) {
-      PQfinish(impl_->conn);
-      impl_->conn = nullptr;
-    }
+    impl_->finish();
   }
 }
 
@@ -340,7 +349,7 @@ std::optional<Notification> Connection::wait_notification(Clock::duration timeou
     if (auto n = take_notification(conn)) return n;
     const auto left = deadline - Loop::current().time();
     if (left <= Clock::duration::zero()) return std::nullopt;
-    io::wait_readable(PQsocket(conn), left, where);
+    impl_->sock->wait_readable(left, where);
   }
 }
 
@@ -350,7 +359,7 @@ Notification Connection::wait_notification(SourceLocation where) {
   for (;;) {
     if (!PQconsumeInput(conn)) impl_->lost("wait_notification");
     if (auto n = take_notification(conn)) return std::move(*n);
-    io::wait_readable(PQsocket(conn), where);
+    impl_->sock->wait_readable(where);
   }
 }
 
@@ -387,6 +396,7 @@ Connection connect(std::string_view conninfo, SourceLocation where) {
     st = PQconnectPoll(impl->conn);
   }
   if (PQsetnonblocking(impl->conn, 1) != 0) throw failed();
+  impl->sock.emplace(PQsocket(impl->conn));
   return Connection(std::move(impl));
 }
 

@@ -71,6 +71,22 @@ void EpollReactor::add(FdWatch& w) {
   watches_.push_back(w);
 }
 
+void EpollReactor::add_oneshot(FdWatch& w) {
+  epoll_event ev{};
+  ev.events = EPOLLONESHOT;  // nothing asked for yet
+  ev.data.ptr = &w;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
+  w.reactor = this;
+  watches_.push_back(w);
+}
+
+void EpollReactor::arm(FdWatch& w, bool for_write) {
+  epoll_event ev{};
+  ev.events = (for_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLONESHOT;
+  ev.data.ptr = &w;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, w.fd, &ev) != 0) throw_errno("epoll_ctl(MOD)");
+}
+
 void EpollReactor::remove(FdWatch& w) noexcept {
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.fd, nullptr);
   w.reactor = nullptr;

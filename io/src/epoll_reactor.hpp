@@ -42,6 +42,12 @@ class EpollReactor final : public Reactor {
 
   /// Registers w.fd once, edge-triggered for input and output. Throws std::system_error.
   void add(FdWatch& w);
+  /// Registers w.fd one-shot and disarmed, for level-triggered waits through arm().
+  /// Throws std::system_error (EEXIST if the fd is registered already).
+  void add_oneshot(FdWatch& w);
+  /// Arms a one-shot watch to report input (or output) once, level-triggered: at once if the
+  /// fd is ready now. Throws std::system_error.
+  void arm(FdWatch& w, bool for_write);
   /// Unregisters it and wakes any parked task with WakeReason::Error.
   void remove(FdWatch& w) noexcept;
   /// Parks the current task until w is readable (or writable), or the deadline passes.

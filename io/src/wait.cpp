@@ -7,6 +7,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <string>
+#include <system_error>
+#include <utility>
+
 #include <spindle/detail/wait_list.hpp>
 
 #include "../../fibers/src/loop_core.hpp"
@@ -66,6 +70,87 @@ bool wait_readable(int fd, Clock::duration timeout, SourceLocation where) {
 bool wait_writable(int fd, Clock::duration timeout, SourceLocation where) {
   const auto deadline = spindle::Loop::current().time() + timeout;
   return wait_fd(fd, true, &deadline, "wait_writable", where);
+}
+
+}  // namespace spindle::io
+
+namespace spindle::io {
+
+FdWaiter::FdWaiter(int fd) noexcept : fd_(fd) {}
+
+FdWaiter::FdWaiter(FdWaiter&& o) noexcept
+    : fd_(o.fd_), dup_(std::exchange(o.dup_, -1)), watch_(std::move(o.watch_)) {}
+
+FdWaiter& FdWaiter::operator=(FdWaiter&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    dup_ = std::exchange(o.dup_, -1);
+    watch_ = std::move(o.watch_);
+  }
+  return *this;
+}
+
+FdWaiter::~FdWaiter() { close(); }
+
+void FdWaiter::close() noexcept {
+  if (watch_ && watch_->reactor) watch_->reactor->remove(*watch_);  // wakes a parked task
+  watch_.reset();
+  if (dup_ >= 0) ::close(dup_);
+  dup_ = -1;
+}
+
+bool FdWaiter::wait(bool for_write, const Clock::time_point* deadline, const char* what,
+                    SourceLocation where) {
+  auto& reactor = detail::EpollReactor::current();
+  auto& self = spindle::detail::LoopCore::require().require_task(what);
+  spindle::detail::LoopCore::deliver_pending(self);
+  if (watch_ && watch_->reactor && watch_->reactor != &reactor) {
+    throw std::logic_error(std::string("FdWaiter::") + what + ": registered with another loop");
+  }
+  if (watch_ && (watch_->reader || watch_->writer)) {
+    throw std::logic_error(std::string("FdWaiter::") + what + ": another task already waits on fd " +
+                           std::to_string(fd_));
+  }
+  if (!watch_ || !watch_->reactor) {
+    // First wait (or the loop that had it ended): register, one-shot and disarmed. If one of
+    // our sockets holds fd_'s registration, register a dup of it instead.
+    watch_ = std::make_unique<detail::FdWatch>();
+    watch_->fd = dup_ >= 0 ? dup_ : fd_;
+    try {
+      reactor.add_oneshot(*watch_);
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EEXIST || dup_ >= 0) throw;
+      dup_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+      if (dup_ < 0) detail::throw_errno(what);
+      watch_->fd = dup_;
+      reactor.add_oneshot(*watch_);
+    }
+  }
+  reactor.arm(*watch_, for_write);
+  const auto r = reactor.wait(*watch_, for_write, deadline, what, where);
+  if (r == spindle::detail::WakeReason::Cancelled ||
+      spindle::detail::LoopCore::running_cancel_wins()) {
+    spindle::detail::throw_cancelled();
+  }
+  if (r == spindle::detail::WakeReason::Error) {
+    throw std::system_error(ECANCELED, std::generic_category(),
+                            std::string("FdWaiter::") + what + ": closed while waiting");
+  }
+  return r != spindle::detail::WakeReason::Timeout;
+}
+
+void FdWaiter::wait_readable(SourceLocation where) { wait(false, nullptr, "wait_readable", where); }
+void FdWaiter::wait_writable(SourceLocation where) { wait(true, nullptr, "wait_writable", where); }
+
+bool FdWaiter::wait_readable(Clock::duration timeout, SourceLocation where) {
+  const auto deadline = spindle::Loop::current().time() + timeout;
+  return wait(false, &deadline, "wait_readable", where);
+}
+
+bool FdWaiter::wait_writable(Clock::duration timeout, SourceLocation where) {
+  const auto deadline = spindle::Loop::current().time() + timeout;
+  return wait(true, &deadline, "wait_writable", where);
 }
 
 }  // namespace spindle::io

@@ -6,8 +6,13 @@
 #include <spindle/source_location.hpp>
 
 #include <chrono>
+#include <memory>
 
 namespace spindle::io {
+
+namespace detail {
+struct FdWatch;
+}
 
 /// Parks the current task until `fd` (any non-blocking fd, e.g. from libpq, hiredis or curl)
 /// is readable, or has an error or hang-up to report. The escape hatch that lets any
@@ -26,5 +31,41 @@ SPINDLE_API bool wait_readable(int fd, Clock::duration timeout,
 /// As wait_writable(fd), giving up after `timeout`: returns false then.
 SPINDLE_API bool wait_writable(int fd, Clock::duration timeout,
                                SourceLocation where = SourceLocation::current());
+
+/// A lasting registration of an fd spindle does not own (a C library's socket), for a task
+/// that waits on it again and again: each wait costs one epoll_ctl, where wait_readable(fd)
+/// costs two. Level-triggered like wait_readable(fd): a wait returns at once if the fd is
+/// ready now. Registered with the running loop at the first wait. Destroy it (or close() it)
+/// before the fd is closed. One task waits on it at a time. Cancellation: the wait ends,
+/// nothing else happens. Throws: CancelledError; std::system_error (e.g. EBADF);
+/// std::logic_error if another task waits on it, or it belongs to another loop.
+class SPINDLE_API FdWaiter {
+ public:
+  /// A waiter for `fd` (not registered yet).
+  explicit FdWaiter(int fd) noexcept;
+  FdWaiter(FdWaiter&&) noexcept;
+  FdWaiter& operator=(FdWaiter&&) noexcept;
+  ~FdWaiter();
+  /// Parks until the fd is readable (or has an error or hang-up to report).
+  void wait_readable(SourceLocation where = SourceLocation::current());
+  /// Parks until the fd is writable.
+  void wait_writable(SourceLocation where = SourceLocation::current());
+  /// As wait_readable(), giving up after `timeout`: returns false then.
+  bool wait_readable(Clock::duration timeout, SourceLocation where = SourceLocation::current());
+  /// As wait_writable(), giving up after `timeout`: returns false then.
+  bool wait_writable(Clock::duration timeout, SourceLocation where = SourceLocation::current());
+  /// Unregisters the fd (waking a parked task with std::system_error(ECANCELED)); the fd
+  /// itself stays open. Idempotent.
+  void close() noexcept;
+  /// The fd waited on.
+  int fd() const noexcept { return fd_; }
+
+ private:
+  bool wait(bool for_write, const Clock::time_point* deadline, const char* what,
+            SourceLocation where);
+  int fd_;
+  int dup_ = -1;  // our own dup of fd_ when a Socket of ours holds fd_'s registration
+  std::unique_ptr<detail::FdWatch> watch_;
+};
 
 }  // namespace spindle::io
