@@ -5,6 +5,9 @@
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
 
+#include <fcntl.h>
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -285,6 +288,18 @@ SPINDLE_REALTIME_TEST_CASE(connection_failures_are_errors) {
   conn.close();
   BOOST_TEST(!conn.is_open());
   BOOST_CHECK_THROW(conn.query("SELECT 1"), std::logic_error);
+}
+
+SPINDLE_REALTIME_TEST_CASE(sockets_are_close_on_exec_and_closed_once) {
+  const int before = spindle_test::open_fds();
+  for (int i = 0; i < 20; ++i) {
+    auto conn = pg::connect(conninfo());
+    const int fd = PQsocket(conn.native_handle());
+    BOOST_TEST((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    if (i % 2) BOOST_CHECK_THROW(spindle::with_timeout(5ms, [&] { conn.query("SELECT pg_sleep(1)"); }),
+                                 spindle::TimeoutError);
+  }
+  BOOST_TEST(spindle_test::open_fds() == before);
 }
 
 SPINDLE_REALTIME_TEST_CASE(many_connections_run_concurrently) {
