@@ -107,8 +107,7 @@ class SPINDLE_API Connection {
   /// the connection is closed. asyncio: await conn.fetch(sql, *args) / conn.execute(...)
   template <class... P>
   Result query(std::string_view sql, const P&... params) {
-    const db::Value values[] = {db::Value(), db::to_value(params)...};
-    return query_values(sql, std::span(values + 1, sizeof...(P)));
+    return query_values(sql, db::values(params...));
   }
   /// query() with the parameters already converted.
   Result query_values(std::string_view sql, std::span<const db::Value> params,
@@ -120,8 +119,7 @@ class SPINDLE_API Connection {
   /// statement has that name).
   template <class... P>
   Result execute(std::string_view name, const P&... params) {
-    const db::Value values[] = {db::Value(), db::to_value(params)...};
-    return execute_values(name, std::span(values + 1, sizeof...(P)));
+    return execute_values(name, db::values(params...));
   }
   /// execute() with the parameters already converted.
   Result execute_values(std::string_view name, std::span<const db::Value> params,
@@ -135,19 +133,7 @@ class SPINDLE_API Connection {
   template <class F>
   auto transaction(F&& fn) -> std::invoke_result_t<F&, Connection&> {
     const int depth = begin();
-    try {
-      if constexpr (std::is_void_v<std::invoke_result_t<F&, Connection&>>) {
-        fn(*this);
-        commit(depth);
-      } else {
-        auto r = fn(*this);
-        commit(depth);
-        return r;
-      }
-    } catch (...) {
-      rollback(depth);
-      throw;
-    }
+    return db::transact(*this, fn, [&] { commit(depth); }, [&]() noexcept { rollback(depth); });
   }
 
   /// The next NOTIFY on a channel this connection LISTENs to (run "LISTEN name" with

@@ -91,8 +91,7 @@ class SPINDLE_API Database {
   /// std::logic_error if closed. asyncio: await db.execute(sql, params); fetchall()
   template <class... P>
   Result query(std::string_view sql, const P&... params) {
-    const db::Value values[] = {db::Value(), db::to_value(params)...};
-    return query_values(sql, std::span(values + 1, sizeof...(P)));
+    return query_values(sql, db::values(params...));
   }
   /// query() with the parameters already converted.
   Result query_values(std::string_view sql, std::span<const db::Value> params,
@@ -104,19 +103,7 @@ class SPINDLE_API Database {
   template <class F>
   auto transaction(F&& fn) -> std::invoke_result_t<F&, Database&> {
     query("BEGIN");
-    try {
-      if constexpr (std::is_void_v<std::invoke_result_t<F&, Database&>>) {
-        fn(*this);
-        query("COMMIT");
-      } else {
-        auto r = fn(*this);
-        query("COMMIT");
-        return r;
-      }
-    } catch (...) {
-      rollback();
-      throw;
-    }
+    return db::transact(*this, fn, [&] { query("COMMIT"); }, [&]() noexcept { rollback(); });
   }
 
   /// True until closed.

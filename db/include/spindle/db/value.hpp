@@ -1,6 +1,7 @@
 // spindle::db::Value: one statement parameter, as the database clients (pg, sqlite) take them.
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <concepts>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <functional>
 #include <type_traits>
 #include <variant>
 
@@ -38,6 +40,33 @@ Value to_value(T v) {
 template <class T>
 Value to_value(const std::optional<T>& v) {
   return v ? to_value(*v) : Value();
+}
+
+/// The Values of a statement's arguments, in order.
+template <class... P>
+std::array<Value, sizeof...(P)> values(const P&... params) {
+  return {to_value(params)...};
+}
+
+/// Runs fn(self) between a transaction's start (already made by the caller) and commit();
+/// when fn or commit() throws, calls rollback() (which must not throw) and rethrows.
+/// Returns what fn returns. The shape of pg's and sqlite's transaction().
+template <class Self, class F, class Commit, class Rollback>
+auto transact(Self& self, F& fn, Commit commit, Rollback rollback)
+    -> std::invoke_result_t<F&, Self&> {
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, Self&>>) {
+      fn(self);
+      commit();
+    } else {
+      auto r = fn(self);
+      commit();
+      return r;
+    }
+  } catch (...) {
+    rollback();
+    throw;
+  }
 }
 
 /// The text PostgreSQL reads for v (empty optional for NULL): decimal integers, the shortest
