@@ -24,32 +24,6 @@ const char* env(const char* name) {
   return v ? v : "";
 }
 
-/// Throughput and CPU of one client: operations per wall second and per client CPU second.
-struct Rates {
-  double per_s = 0, per_cpu_s = 0;
-};
-
-/// Runs fn(deadline) on a loop in a thread pinned to CPU 1; fn returns how many operations
-/// it did. CPU is the thread's.
-template <class F>
-Rates on_client_loop(F fn) {
-  long done = 0;
-  double seconds = 0, cpu = 0;
-  std::thread client([&] {
-    pin_self(1);
-    spindle::run([&] {
-      const auto t0 = std::chrono::steady_clock::now();
-      done = fn();
-      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    });
-    timespec ts{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cpu = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-  });
-  client.join();
-  return {static_cast<double>(done) / seconds, static_cast<double>(done) / cpu};
-}
-
 void report(benchmark::State& state, const char* theirs, Rates them, Rates us) {
   state.counters[std::string(theirs) + "_per_s"] = them.per_s;
   state.counters[std::string(theirs) + "_per_cpu_s"] = them.per_cpu_s;

@@ -105,31 +105,22 @@ void BM_Http_Fetch(benchmark::State& state) {
     const WrkRun w = run_wrk(server.url(), tasks);
     wrk_rps = w.requests / w.seconds;
     wrk_cpu = w.requests / w.cpu_s;
-    long done = 0;
-    double cpu = 0, seconds = 0;
-    std::thread client([&] {
-      pin_self(1);
-      spindle::run([&] {
-        const auto t0 = std::chrono::steady_clock::now();
-        const auto end = t0 + std::chrono::seconds(load_seconds());
-        spindle::task_group([&](spindle::TaskGroup& g) {
-          for (int i = 0; i < tasks; ++i) {
-            g.spawn([&] {
-              while (std::chrono::steady_clock::now() < end) {
-                if (spindle::http::fetch(server.url()).status == 200) ++done;
-              }
-            });
-          }
-        });
-        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const Rates fetch = on_client_loop([&] {
+      long done = 0;
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(load_seconds());
+      spindle::task_group([&](spindle::TaskGroup& g) {
+        for (int i = 0; i < tasks; ++i) {
+          g.spawn([&] {
+            while (std::chrono::steady_clock::now() < end) {
+              if (spindle::http::fetch(server.url()).status == 200) ++done;
+            }
+          });
+        }
       });
-      timespec ts{};
-      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-      cpu = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+      return done;
     });
-    client.join();
-    fetch_rps = static_cast<double>(done) / seconds;
-    fetch_cpu = static_cast<double>(done) / cpu;
+    fetch_rps = fetch.per_s;
+    fetch_cpu = fetch.per_cpu_s;
   }
   state.counters["wrk_req_per_s"] = wrk_rps;
   state.counters["wrk_req_per_client_cpu_s"] = wrk_cpu;

@@ -1,7 +1,10 @@
-// Shared by the server benchmarks (bench_https, bench_http): a certificate, nginx started on a
-// config of ours, wrk runs, and CPU accounting for processes and threads. Servers go on CPU 0,
+// Shared by the load benchmarks (bench_https, bench_http, bench_db): a certificate, nginx
+// started on a config of ours, wrk and other programs run pinned, client loops on a thread of
+// their own, and CPU accounting for processes and threads. Servers go on CPU 0,
 // load generators on CPU 1.
 #pragma once
+
+#include <spindle/spindle.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -207,6 +210,32 @@ inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = 
     throw std::runtime_error("wrk saw errors: " + r.out);
   }
   return {std::stod(m[1]), r.seconds, r.cpu_s};
+}
+
+/// Throughput and CPU of one client: operations per wall second and per client CPU second.
+struct Rates {
+  double per_s = 0, per_cpu_s = 0;
+};
+
+/// Runs fn() as the main task of a loop on a thread pinned to CPU 1; fn returns how many
+/// operations it did. Rates are per wall second of fn and per CPU second of the thread.
+template <class F>
+Rates on_client_loop(F fn) {
+  long done = 0;
+  double seconds = 0, cpu = 0;
+  std::thread client([&] {
+    pin_self(1);
+    spindle::run([&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      done = fn();
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    cpu = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  });
+  client.join();
+  return {static_cast<double>(done) / seconds, static_cast<double>(done) / cpu};
 }
 
 }  // namespace spindle_bench
