@@ -7,7 +7,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include <array>
 #include <mutex>
 #include <utility>
 
@@ -115,17 +114,18 @@ struct Connection::Impl {
         auto* reply = static_cast<redisReply*>(r);
         return Reply(std::shared_ptr<redisReply>(reply, freeReplyObject), reply);
       }
-      std::array<char, 16 * 1024> buf;
-      std::size_t n = 0;
+      // Received through the loop's shared buffer: no receive buffer on this task's stack
+      // or in the connection (an idle connection holds none).
+      std::string got;
       try {
-        n = stream.read_some(std::span<char>(buf), where);
+        got = stream.read(64 * 1024, where);
       } catch (const std::system_error&) {
         open = false;
         stream.close();
         throw;
       }
-      if (n == 0) fail("the server closed the connection");
-      if (redisReaderFeed(reader, buf.data(), n) != REDIS_OK) {
+      if (got.empty()) fail("the server closed the connection");
+      if (redisReaderFeed(reader, got.data(), got.size()) != REDIS_OK) {
         fail(std::string("protocol error: ") + reader->errstr);
       }
     }
