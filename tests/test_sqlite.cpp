@@ -84,6 +84,8 @@ SPINDLE_REALTIME_TEST_CASE(errors_carry_sqlites_codes) {
   } catch (const sqlite::Error& e) {
     BOOST_TEST(std::string(e.what()).find("/nonexistent-dir/x.db") != std::string::npos, e.what());
   }
+  BOOST_CHECK_THROW(db.query("SELECT ?", ~std::uint64_t{0}), std::out_of_range);
+  BOOST_TEST(*db.query("SELECT ?", std::uint64_t{INT64_MAX}).get(0, 0) == "9223372036854775807");
   sqlite::Database closed;
   BOOST_CHECK_THROW(closed.query("SELECT 1"), std::logic_error);
   BOOST_TEST(*db.query("SELECT count(*) FROM k").get(0, 0) == "1");

@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -22,6 +23,7 @@ using Value = std::variant<std::monostate, std::int64_t, double, bool, std::stri
 /// The Value of a statement argument: std::nullopt and empty optionals are NULL; integers
 /// (except bool and char types), floating-point numbers, bool, strings, string views and
 /// C strings (a null pointer is NULL) convert as their type says. Other types do not compile.
+/// Throws std::out_of_range for an unsigned value above INT64_MAX.
 inline Value to_value(std::nullopt_t) { return {}; }
 inline Value to_value(bool b) { return b; }
 inline Value to_value(std::string_view s) { return std::string(s); }
@@ -31,6 +33,12 @@ inline Value to_value(const char* s) { return s ? Value(std::string(s)) : Value(
 template <std::integral T>
   requires(!std::same_as<T, bool> && !std::same_as<T, char>)
 Value to_value(T v) {
+  if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+    if (v > static_cast<T>(INT64_MAX)) {
+      throw std::out_of_range("db::to_value: " + std::to_string(v) +
+                              " does not fit a 64-bit signed integer");
+    }
+  }
   return static_cast<std::int64_t>(v);
 }
 template <std::floating_point T>
