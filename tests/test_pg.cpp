@@ -129,6 +129,17 @@ SPINDLE_REALTIME_TEST_CASE(server_errors_carry_sqlstate_and_leave_the_connection
   BOOST_TEST(value(conn.query("SELECT count(*) FROM u")) == "1");
 }
 
+SPINDLE_REALTIME_TEST_CASE(copy_is_refused_and_the_connection_goes_on) {
+  auto conn = pg::connect(conninfo());
+  BOOST_TEST(sqlstate_of([&] { conn.query("COPY (SELECT i FROM generate_series(1, 50000) i) TO STDOUT"); }) ==
+             "0A000");
+  BOOST_TEST(conn.is_idle());
+  conn.query("CREATE TEMP TABLE c (x int)");
+  BOOST_TEST(sqlstate_of([&] { conn.query("COPY c FROM STDIN"); }) == "57014");
+  BOOST_TEST(conn.is_idle());
+  BOOST_TEST(value(conn.query("SELECT count(*) FROM c")) == "0");
+}
+
 SPINDLE_REALTIME_TEST_CASE(prepared_statements) {
   auto conn = pg::connect(conninfo());
   conn.prepare("add", "SELECT $1::int + $2::int");
@@ -183,6 +194,12 @@ SPINDLE_REALTIME_TEST_CASE(a_timeout_cancels_the_statement_on_the_server) {
   BOOST_TEST(seconds_since(t0) < 5.0);
   // Same backend: the connection was kept, not replaced.
   BOOST_TEST(value(conn.query("SELECT pg_backend_pid()")) == pid);
+  // Cancelled between the results of two statements: the first one's result is freed (the
+  // sanitizer builds check), the connection goes on.
+  BOOST_CHECK_THROW(spindle::with_timeout(100ms, [&] { conn.query("SELECT 1; SELECT pg_sleep(10)"); }),
+                    spindle::TimeoutError);
+  BOOST_TEST(value(conn.query("SELECT 7")) == "7");
+  BOOST_TEST(seconds_since(t0) < 8.0);
 }
 
 SPINDLE_REALTIME_TEST_CASE(a_cancelled_transaction_rolls_back) {

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -130,49 +131,54 @@ struct Connection::Impl {
 
   /// Collects the results of what was sent: the last one, or the first error as Error.
   Result collect(const char* what, SourceLocation where) {
-    PGresult* last = nullptr;
-    PGresult* error = nullptr;
+    // Owned here until returned: a cancellation or a lost connection may come between two
+    // results of a multi-statement query.
+    using Owned = std::unique_ptr<PGresult, decltype(&PQclear)>;
+    Owned last(nullptr, PQclear), error(nullptr, PQclear);
     for (;;) {
       while (PQisBusy(conn)) {
         sock->wait_readable(where);
-        if (!PQconsumeInput(conn)) {
-          if (last) PQclear(last);
-          if (error) PQclear(error);
-          lost(what);
-        }
+        if (!PQconsumeInput(conn)) lost(what);
       }
-      PGresult* r = PQgetResult(conn);
+      Owned r(PQgetResult(conn), PQclear);
       if (!r) break;
-      const auto st = PQresultStatus(r);
+      const auto st = PQresultStatus(r.get());
       if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
-        if (!error) {
-          error = r;
-        } else {
-          PQclear(r);
-        }
-      } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-        // COPY needs its own calls; end it from our side so the connection stays usable.
-        if (st == PGRES_COPY_IN) PQputCopyEnd(conn, "COPY is not supported by spindle::pg");
-        PQclear(r);
-        if (!error) {
-          error = PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
-        }
+        if (!error) error = std::move(r);
+      } else if (st == PGRES_COPY_IN) {
+        // COPY needs calls of its own: end it from our side (the server answers with an
+        // error result, collected next) so the connection stays usable.
+        if (PQputCopyEnd(conn, "COPY FROM STDIN is not supported by spindle::pg") < 0) lost(what);
+        flush(what, where);
+      } else if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+        skip_copy_out(what, where);  // then the COPY's own result follows
+        if (!error) error.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
       } else {
-        if (last) PQclear(last);
-        last = r;
+        last = std::move(r);
       }
     }
     if (error) {
-      if (last) PQclear(last);
-      const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
-      const char* primary = PQresultErrorField(error, PG_DIAG_MESSAGE_PRIMARY);
-      std::string m = message_of(primary ? primary : PQresultErrorMessage(error));
-      if (m.empty()) m = "COPY is not supported by spindle::pg";
-      std::string s = state ? state : "0A000";
-      PQclear(error);
-      throw Error(std::move(s), m);
+      const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
+      const char* primary = PQresultErrorField(error.get(), PG_DIAG_MESSAGE_PRIMARY);
+      std::string m = message_of(primary ? primary : PQresultErrorMessage(error.get()));
+      if (m.empty()) m = "COPY TO STDOUT is not supported by spindle::pg";
+      throw Error(state ? state : "0A000", m);
     }
-    return Result(last);
+    return Result(last.release());
+  }
+
+  /// Reads and drops the rows of a COPY ... TO STDOUT.
+  void skip_copy_out(const char* what, SourceLocation where) {
+    for (;;) {
+      char* row = nullptr;
+      const int n = PQgetCopyData(conn, &row, 1);
+      if (row) PQfreemem(row);
+      if (n > 0) continue;
+      if (n == -1) return;
+      if (n == -2) lost(what);
+      sock->wait_readable(where);
+      if (!PQconsumeInput(conn)) lost(what);
+    }
   }
 
   /// After a cancellation inside a statement: finishes sending it, asks the server to cancel
@@ -206,8 +212,12 @@ struct Connection::Impl {
         }
         PGresult* r = PQgetResult(conn);
         if (!r) break;
-        if (PQresultStatus(r) == PGRES_COPY_IN) PQputCopyEnd(conn, "cancelled");
+        const auto st = PQresultStatus(r);
         PQclear(r);
+        // A COPY in the middle: not worth finishing; the connection is closed.
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+          throw std::runtime_error("copy");
+        }
       }
     } catch (...) {
       finish();
