@@ -60,9 +60,13 @@ LoopCore::LoopCore(RunOptions opts)
       eh_globals_(reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals())),
       virtual_time_(opts.virtual_time),
       virtual_now_(Clock::now()),
-      coarse_slack_(coarse_slack()) {
+      coarse_slack_(coarse_slack()),
+      spin_(std::chrono::duration_cast<Clock::duration>(opts.cross_loop_spin)) {
   if (opts.timer_slack.count() < 0) {
     throw std::invalid_argument("RunOptions::timer_slack must not be negative");
+  }
+  if (opts.cross_loop_spin.count() < 0) {
+    throw std::invalid_argument("RunOptions::cross_loop_spin must not be negative");
   }
   if (opts.slow_callback.count() < 0) {
     throw std::invalid_argument("RunOptions::slow_callback must not be negative");
@@ -80,10 +84,7 @@ LoopCore::LoopCore(RunOptions opts)
 }
 
 LoopCore::~LoopCore() {
-  // Let to_thread work still running finish (asyncio's run() waits for its executor too);
-  // the completions it posts are dropped with the other pending callbacks below.
-  workers_.reset();
-  for (CallbackNode* n : remote_) n->release();
+  stop_taking_messages();
   // Callbacks that never ran (ready, or timers still pending) are dropped, as asyncio
   // drops them when run() closes the loop.
   while (head_) {
@@ -238,9 +239,9 @@ void LoopCore::fire_due_timers() noexcept {
 bool LoopCore::idle_wait() noexcept {
   if (remote_pending_.load(std::memory_order_acquire)) return true;
   // Work outside the loop that can still wake a task: thread-pool jobs, threads holding a
-  // KeepAlive, tasks waiting for I/O.
-  const bool external =
-      jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 || io_waiters_ > 0;
+  // KeepAlive, tasks waiting for I/O or for another loop.
+  const bool external = jobs_ > 0 || holds_.load(std::memory_order_acquire) > 0 ||
+                        io_waiters_ > 0 || cross_waits_ > 0;
   if (timers_.empty() && !external) return false;  // nothing can ever wake a task
   if (virtual_time_ && !external) {
     virtual_now_ = std::max(virtual_now_, timers_.top_deadline());
@@ -248,8 +249,43 @@ bool LoopCore::idle_wait() noexcept {
   }
   std::optional<Clock::time_point> deadline;
   if (!timers_.empty() && !virtual_time_) deadline = timers_.top_deadline() + timer_slack_;
+  if (spin_.count() > 0 && (cross_waits_ > 0 || spin_until_ != Clock::time_point{})) {
+    // A message from another loop is expected or came lately: poll for a while first.
+    const Clock::time_point now = Clock::now();
+    Clock::time_point until = cross_waits_ > 0 ? now + spin_ : spin_until_;
+    if (deadline && *deadline < until) until = *deadline;
+    if (until > now && spin_for_remote(until)) return true;
+    if (cross_waits_ == 0) spin_until_ = {};
+  }
+  // Sleeping: posters that see the flag write the eventfd. The fences pair with
+  // wake_if_sleeping(): either they see the flag or this sees their message.
+  sleeping_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (remote_pending_.load(std::memory_order_relaxed)) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return true;
+  }
   reactor_->poll(deadline);
+  sleeping_.store(false, std::memory_order_relaxed);
   return true;
+}
+
+bool LoopCore::spin_for_remote(Clock::time_point until) noexcept {
+  for (unsigned i = 1;; ++i) {
+    if (remote_pending_.load(std::memory_order_relaxed)) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+    if ((i & 63) == 0) {
+      if (Clock::now() >= until) return false;
+      if ((i & 4095) == 0 && io_waiters_ > 0) {
+        reactor_->poll(Clock::time_point::min());  // I/O readiness while spinning
+        if (ready_size_ > 0) return true;
+      }
+    }
+  }
 }
 
 void LoopCore::drain_remote() noexcept {
@@ -257,12 +293,75 @@ void LoopCore::drain_remote() noexcept {
   if (dump_requested_.exchange(false)) [[unlikely]]
     dump_to_stderr();
   std::vector<CallbackNode*> batch;
+  bool nodes;
   {
     std::lock_guard<std::mutex> lk(remote_mutex_);
     batch.swap(remote_);
     remote_pending_.store(false, std::memory_order_relaxed);
+    nodes = !nodes_.empty();
   }
   for (CallbackNode* n : batch) push_ready(n);
+  if (nodes) run_nodes();
+}
+
+void LoopCore::run_nodes() noexcept {
+  // One node at a time under the lock, so a node's run() may take another one back off the
+  // inbox (unpost_node) before it runs: a cancelled waiter does that.
+  for (;;) {
+    RemoteNode* n;
+    {
+      std::lock_guard<std::mutex> lk(remote_mutex_);
+      n = nodes_.pop_front();
+    }
+    if (!n) break;
+    n->run(*n, false);
+  }
+  if (spin_.count() > 0) spin_until_ = Clock::now() + spin_;
+}
+
+bool LoopCore::post_node(RemoteNode& n) noexcept {
+  {
+    std::lock_guard<std::mutex> lk(remote_mutex_);
+    if (closed_) return false;
+    if (!n.linked()) nodes_.push_back(n);
+    remote_pending_.store(true, std::memory_order_relaxed);
+  }
+  wake_if_sleeping();
+  return true;
+}
+
+bool LoopCore::unpost_node(RemoteNode& n) noexcept {
+  std::lock_guard<std::mutex> lk(remote_mutex_);
+  if (!n.linked()) return false;
+  n.unlink();
+  return true;
+}
+
+void LoopCore::stop_taking_messages() noexcept {
+  // Let to_thread work still running finish (asyncio's run() waits for its executor too);
+  // the completions it posts are dropped with the other pending messages.
+  workers_.reset();
+  close();
+}
+
+void LoopCore::close() noexcept {
+  std::vector<CallbackNode*> callbacks;
+  {
+    std::lock_guard<std::mutex> lk(remote_mutex_);
+    if (closed_) return;
+    closed_ = true;
+    callbacks.swap(remote_);
+  }
+  for (CallbackNode* n : callbacks) n->release();
+  for (;;) {
+    RemoteNode* n;
+    {
+      std::lock_guard<std::mutex> lk(remote_mutex_);
+      n = nodes_.pop_front();
+    }
+    if (!n) break;
+    n->run(*n, true);
+  }
 }
 
 void LoopCore::run_callback(CallbackNode* n) noexcept {
@@ -328,6 +427,12 @@ std::string describe(const std::exception_ptr& e) {
 }  // namespace
 
 Loop& Loop::current() { return detail::LoopCore::require(); }
+
+bool detail::post_node(Loop& loop, RemoteNode& n) noexcept { return core(&loop).post_node(n); }
+
+bool detail::unpost_node(Loop& loop, RemoteNode& n) noexcept {
+  return core(&loop).unpost_node(n);
+}
 
 Clock::time_point Loop::time() const noexcept { return core(this).now(); }
 

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <spindle/detail/remote.hpp>
 #include <spindle/detail/task_state.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/loop.hpp>
@@ -222,6 +223,21 @@ class LoopCore final : public Loop {
   // --- other threads -------------------------------------------------------------------------
   /// Queues a callback from any thread and wakes the loop. Throws std::bad_alloc.
   void post(UniqueFunction<void()> f);
+  /// Queues a message node from any thread (see detail/remote.hpp); false once closed.
+  bool post_node(RemoteNode& n) noexcept;
+  /// Takes n off the inbox if still queued (loop thread only); true if it was.
+  bool unpost_node(RemoteNode& n) noexcept;
+  /// Stops taking messages from other threads: later posts fail, and what is still queued
+  /// is dropped (nodes hear run(node, true)). Called once the loop has no task left.
+  void close() noexcept;
+  /// Waits for the thread pool's work, then close().
+  void stop_taking_messages() noexcept;
+  /// Tasks of this loop parked until another loop or thread answers (call_on, Channel):
+  /// they count as outside work (no deadlock report) and make an idle loop spin first.
+  std::size_t cross_waits_ = 0;
+  /// The run_threads() group this loop belongs to, and its index there (0 without one).
+  void* group_ = nullptr;
+  unsigned index_ = 0;
   /// Asks the loop to write dump_tasks() to stderr at its next switch. Async-signal-safe
   /// (the dump signal's handler calls it): atomics and an eventfd write.
   void request_dump() noexcept {
@@ -270,7 +286,16 @@ class LoopCore final : public Loop {
   ExecContext* pick_next_slow() noexcept;
   void fire_due_timers() noexcept;
   void drain_remote() noexcept;
+  void run_nodes() noexcept;
   bool idle_wait() noexcept;
+  /// Polls for messages from other threads until `until`; true if one came (or a task
+  /// became ready through I/O).
+  bool spin_for_remote(Clock::time_point until) noexcept;
+  /// Wakes the reactor if the loop sleeps (or is about to); called after publishing work.
+  void wake_if_sleeping() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_relaxed)) reactor_->wake();
+  }
   void run_callback(CallbackNode* n) noexcept;
   [[gnu::always_inline]] void switch_to(ExecContext& from, ExecContext& to) noexcept {
     if (from.canary && *from.canary != kStackCanary) [[unlikely]]
@@ -375,7 +400,14 @@ class LoopCore final : public Loop {
   std::uint64_t next_task_id_ = 1;
   std::mutex remote_mutex_;
   std::vector<CallbackNode*> remote_;  // callbacks posted from other threads
+  IntrusiveList<RemoteNode, RemoteTag> nodes_;  // messages from other loops (remote_mutex_)
+  bool closed_ = false;                         // (remote_mutex_) no more posts
   std::atomic<bool> remote_pending_{false};
+  // Set while the loop sleeps in the reactor: posters wake it only then, so a busy or
+  // spinning loop takes messages without a syscall on either side.
+  std::atomic<bool> sleeping_{false};
+  Clock::duration spin_;                 // RunOptions::cross_loop_spin
+  Clock::time_point spin_until_{};       // messages came lately: spin when idle until then
   std::unique_ptr<ThreadPool> workers_;
   std::uint64_t finish_count_ = 0;
 };

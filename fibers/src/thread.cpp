@@ -59,15 +59,19 @@ void LoopCore::post(UniqueFunction<void()> f) {
   auto* n = new CallbackNode(this, std::move(f));
   {
     std::lock_guard<std::mutex> lk(remote_mutex_);
+    if (closed_) {  // the loop has stopped: dropped, as callbacks pending at close are
+      n->release();
+      return;
+    }
     try {
       remote_.push_back(n);
     } catch (...) {
       delete n;
       throw;
     }
-    remote_pending_.store(true, std::memory_order_release);
+    remote_pending_.store(true, std::memory_order_relaxed);
   }
-  reactor_->wake();
+  wake_if_sleeping();
 }
 
 ThreadPool& LoopCore::workers() {

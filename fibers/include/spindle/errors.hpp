@@ -112,6 +112,12 @@ class SPINDLE_API QueueShutDown : public std::runtime_error {
   QueueShutDown() : std::runtime_error("the queue was shut down") {}
 };
 
+/// put() on a closed Channel, or get() on one that is closed and empty.
+class SPINDLE_API ChannelClosed : public std::runtime_error {
+ public:
+  ChannelClosed() : std::runtime_error("the channel is closed") {}
+};
+
 /// The stream ended before the expected number of bytes (or the separator) arrived.
 /// asyncio: asyncio.IncompleteReadError
 class SPINDLE_API IncompleteReadError : public std::runtime_error {

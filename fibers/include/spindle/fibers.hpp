@@ -3,6 +3,7 @@
 
 #include <spindle/barrier.hpp>
 #include <spindle/cancel.hpp>
+#include <spindle/channel.hpp>
 #include <spindle/condition.hpp>
 #include <spindle/context_var.hpp>
 #include <spindle/debug.hpp>
@@ -11,6 +12,7 @@
 #include <spindle/gather.hpp>
 #include <spindle/lock.hpp>
 #include <spindle/loop.hpp>
+#include <spindle/loops.hpp>
 #include <spindle/queue.hpp>
 #include <spindle/reactor.hpp>
 #include <spindle/run.hpp>

@@ -108,7 +108,8 @@ class SPINDLE_API Loop {
   static void default_exception_handler(const ExceptionContext& ctx);
 
   /// Schedules f() to run on the loop soon; the one Loop member safe to call from any
-  /// thread (while the loop runs). asyncio: loop.call_soon_threadsafe
+  /// thread while the loop runs (once it has stopped, f is dropped unrun).
+  /// asyncio: loop.call_soon_threadsafe
   void call_soon_threadsafe(detail::UniqueFunction<void()> f);
 
   /// While the returned token lives, an idle loop (every task parked, no timer) waits for

@@ -56,6 +56,12 @@ struct RunOptions {
   /// time and fire in a fully deterministic order (Tokio's time::pause). Use it in tests;
   /// with it, a task spinning on Loop::time() without parking never sees time pass.
   bool virtual_time = false;
+  /// How long an idle loop keeps polling for messages from other loops (call_on requests
+  /// and answers, Channel wake-ups) before it sleeps in the kernel, when one of its tasks
+  /// waits for such a message or one arrived within this time. Spinning spends CPU to save
+  /// the wake-up (a syscall on each side plus the scheduler's latency); 0 never spins. A
+  /// loop that only serves its own connections never spins.
+  std::chrono::nanoseconds cross_loop_spin = std::chrono::microseconds(50);
   /// The loop's exception handler; empty means Loop::default_exception_handler.
   std::function<void(const ExceptionContext&)> exception_handler{};
 };
