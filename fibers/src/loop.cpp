@@ -257,11 +257,10 @@ bool LoopCore::idle_wait() noexcept {
     if (until > now && spin_for_remote(until)) return true;
     if (cross_waits_ == 0) spin_until_ = {};
   }
-  // Sleeping: posters that see the flag write the eventfd. The fences pair with
-  // wake_if_sleeping(): either they see the flag or this sees their message.
-  sleeping_.store(true, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (remote_pending_.load(std::memory_order_relaxed)) {
+  // Sleeping: posters that see the flag write the eventfd. Both sides use seq_cst (see
+  // wake_if_sleeping()): either they see the flag or this sees their message.
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (remote_pending_.load(std::memory_order_seq_cst)) {
     sleeping_.store(false, std::memory_order_relaxed);
     return true;
   }
@@ -324,7 +323,7 @@ bool LoopCore::post_node(RemoteNode& n) noexcept {
     std::lock_guard<std::mutex> lk(remote_mutex_);
     if (closed_) return false;
     if (!n.linked()) nodes_.push_back(n);
-    remote_pending_.store(true, std::memory_order_relaxed);
+    remote_pending_.store(true, std::memory_order_seq_cst);
   }
   wake_if_sleeping();
   return true;

@@ -103,6 +103,7 @@ class LoopCore final : public Loop {
     tail_ = n;
     ++ready_size_;
   }
+  std::size_t ready_count() const noexcept { return ready_size_; }
   ReadyNode* pop_ready() noexcept {
     ReadyNode* n = head_;
     head_ = n->next_ready;
@@ -292,9 +293,11 @@ class LoopCore final : public Loop {
   /// became ready through I/O).
   bool spin_for_remote(Clock::time_point until) noexcept;
   /// Wakes the reactor if the loop sleeps (or is about to); called after publishing work.
+  /// The poster stored remote_pending_ with seq_cst: with idle_wait's seq_cst store of
+  /// sleeping_ and load of remote_pending_, either side sees the other (no fences: TSan
+  /// does not model them).
   void wake_if_sleeping() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) reactor_->wake();
+    if (sleeping_.load(std::memory_order_seq_cst)) reactor_->wake();
   }
   void run_callback(CallbackNode* n) noexcept;
   [[gnu::always_inline]] void switch_to(ExecContext& from, ExecContext& to) noexcept {

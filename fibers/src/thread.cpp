@@ -69,7 +69,7 @@ void LoopCore::post(UniqueFunction<void()> f) {
       delete n;
       throw;
     }
-    remote_pending_.store(true, std::memory_order_relaxed);
+    remote_pending_.store(true, std::memory_order_seq_cst);
   }
   wake_if_sleeping();
 }

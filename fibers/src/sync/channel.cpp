@@ -1,4 +1,4 @@
-// Channel: parking tasks of any loop, and plain threads, on one lock-protected ring.
+// Channel: parking tasks of any loop, and plain threads, beside a lock-free ring.
 //
 // A waiter lives on the parked task's (or thread's) stack and is linked on the channel's
 // list for its side. Waking one unlinks it under the channel's lock and, for a task of
@@ -44,11 +44,13 @@ void detach(Waiter& base) noexcept {
   std::lock_guard<std::mutex> lk(ch.m_);
   if (w.ListHook<ChanTag>::linked()) {
     w.ListHook<ChanTag>::unlink();
-    --ch.waiting_[w.side];
+    ch.waiting_[w.side].fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
+  // Woken already: take the wake-up back and pass it on (the next waiter retries; if there
+  // is nothing for it, it parks again).
   unpost_node(*w.loop, w.node);
-  ch.pass_on(w.side);
+  ch.notify_one(w.side);
 }
 
 }  // namespace
@@ -63,10 +65,24 @@ ChannelCore::ChannelCore(std::size_t capacity)
 
 ChannelCore::~ChannelCore() { delete[] lists_; }
 
+void ChannelCore::deliver_pending() {
+  if (TaskBase* t = LoopCore::running_task()) LoopCore::deliver_pending(*t);
+}
+
+bool ChannelCore::may_spin() noexcept {
+  LoopCore* loop = LoopCore::current_or_null();
+  return !loop || loop->ready_count() == 0;
+}
+
+void ChannelCore::notify_locked(Side side) noexcept {
+  std::lock_guard<std::mutex> lk(m_);
+  notify_one(side);
+}
+
 void ChannelCore::notify_one(Side side) noexcept {
   ChanWaiter* w = lists_[side].pop_front();
   if (!w) return;
-  --waiting_[side];
+  waiting_[side].fetch_sub(1, std::memory_order_seq_cst);
   if (!w->loop) {
     w->notified = true;
     w->cv->notify_one();
@@ -78,13 +94,8 @@ void ChannelCore::notify_one(Side side) noexcept {
 }
 
 void ChannelCore::notify_all() noexcept {
-  while (waiting_[Getters] > 0) notify_one(Getters);
-  while (waiting_[Putters] > 0) notify_one(Putters);
-}
-
-void ChannelCore::pass_on(Side side) noexcept {
-  const bool useful = closed_ || (side == Getters ? size_ > 0 : size_ < cap_);
-  if (useful && waiting_[side] > 0) notify_one(side);
+  while (!lists_[Getters].empty()) notify_one(Getters);
+  while (!lists_[Putters].empty()) notify_one(Putters);
 }
 
 void ChannelCore::wait(std::unique_lock<std::mutex>& lk, Side side, const char* what,
@@ -98,7 +109,6 @@ void ChannelCore::wait(std::unique_lock<std::mutex>& lk, Side side, const char* 
     std::condition_variable cv;
     w.cv = &cv;
     lists_[side].push_back(w);
-    ++waiting_[side];
     cv.wait(lk, [&] { return w.notified; });
     return;
   }
@@ -108,7 +118,6 @@ void ChannelCore::wait(std::unique_lock<std::mutex>& lk, Side side, const char* 
   w.node.run = &deliver;
   w.detach = &detach;
   lists_[side].push_back(w);
-  ++waiting_[side];
   lk.unlock();
   ++loop->cross_waits_;
   const WakeReason r = loop->park(w, what, where);
