@@ -298,6 +298,24 @@ def check_echo(server_exe, client_exe):
         fail("the server did not log the message", log)
     if "shutting down" not in log:
         fail("the server did not shut down cleanly", log)
+    check_echo_threads(server_exe)
+
+
+def check_echo_threads(server_exe):
+    """echo_server --threads 2: two loops share the port; 64 connections, each echoed, are
+    spread over both (all on one: odds 2^-63), and each loop reports its count."""
+    proc, port = start_server(server_exe, "--threads", "2")
+    try:
+        for i in range(64):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(f"line {i}\n".encode())
+                if s.makefile().readline() != f"line {i}\n":
+                    fail(f"connection {i} was not echoed")
+    finally:
+        log = stop_server(proc)
+    counts = [int(n) for n in re.findall(r"^loop \d served (\d+) connections$", log, re.M)]
+    if len(counts) != 2 or sum(counts) != 64 or min(counts) == 0:
+        fail("expected both loops to serve some of the 64 connections", log)
 
 
 def check_http_hello(exe, _):
@@ -321,6 +339,19 @@ def check_http_hello(exe, _):
     if "Content-Length: 13\r\n" not in text or text.count("Connection: close") != 1:
         fail("expected Content-Length and one Connection: close", text)
     check_https_hello(exe)
+    # Two loops: every connection is answered, whichever loop the kernel gives it to.
+    proc, port = start_server(exe, "--threads", "2")
+    try:
+        for i in range(16):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            if not data.endswith(b"Hello, World!"):
+                fail(f"connection {i} to http_hello --threads 2 got no answer", data.decode())
+    finally:
+        stop_server(proc)
 
 
 def check_https_hello(exe):
