@@ -2,9 +2,8 @@
 // the server down cleanly. With --threads N, N loops (one per thread) serve the same port
 // and each reports how many connections it served.
 // Usage: echo_server [--host H] [--port N] [--threads N]   (port 0: any free port)
-#include <spindle/spindle.hpp>
-
 #include <cstdio>
+#include <spindle/spindle.hpp>
 #include <string>
 #include <vector>
 

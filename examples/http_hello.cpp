@@ -3,10 +3,9 @@
 // The vehicle for wrk comparisons. --threads N runs N loops (one per thread) on the port.
 // Usage: http_hello [--host H] [--port N] [--threads N] [--tls-cert FILE --tls-key FILE]
 //        (port 0: any free port; SIGINT/SIGTERM stops it)
+#include <cstdio>
 #include <spindle/http.hpp>
 #include <spindle/spindle.hpp>
-
-#include <cstdio>
 
 #include "server_args.hpp"
 #include "sharded.hpp"
@@ -22,8 +21,8 @@ int main(int argc, char** argv) {
         options.tls = spindle::io::TlsContext::server(args.tls_cert, args.tls_key);
       }
       return spindle::http::serve(
-          [](spindle::http::Request&) { return spindle::http::text("Hello, World!"); },
-          args.host, port, options);
+          [](spindle::http::Request&) { return spindle::http::text("Hello, World!"); }, args.host,
+          port, options);
     });
   } catch (const std::exception& e) {  // a bad address, certificate or key
     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());

@@ -17,8 +17,8 @@
 /// run_threads() returns.
 /// Throws what start() throws (a bad address, certificate or key).
 template <class Start, class OnStop = void (*)()>
-void serve_on_loops(unsigned threads, std::uint16_t port, Start start,
-                    OnStop on_stop = [] {}) {
+void serve_on_loops(
+    unsigned threads, std::uint16_t port, Start start, OnStop on_stop = [] {}) {
   using Server = decltype(start(port, false));
   // Blocked before the loops' threads start, so that every thread inherits the mask and the
   // signals reach wait_signal() only.

@@ -185,8 +185,8 @@ void BM_Channel_Throughput(benchmark::State& state) {
     state.SetIterationTime(took / 1e9);
     ns += took;
   }
-  const double rate = static_cast<double>(per * pairs) * static_cast<double>(state.iterations()) /
-                      (ns / 1e9);
+  const double rate =
+      static_cast<double>(per * pairs) * static_cast<double>(state.iterations()) / (ns / 1e9);
   const double base = condvar_throughput(pairs, kItems, kCapacity);
   state.counters["items_per_s"] = rate;
   state.counters["condvar_items_per_s"] = base;

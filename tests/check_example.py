@@ -547,6 +547,36 @@ def check_redis_counter(exe, _):
         fail("expected the summary line", out)
 
 
+def check_sharded_counter(exe, _):
+    """Per-key totals counted on owner loops: each loop handles the same 1,200 simulated
+    requests, so every total is the number of loops times the key's count in one list."""
+    paths = ["/", "/about", "/api/users", "/api/orders", "/login"]
+    once = {}
+    for i in range(1200):
+        p = paths[(i * i + i // 7) % len(paths)]
+        once[p] = once.get(p, 0) + 1
+
+    def owner(key, loops):  # FNV-1a, as the example
+        h = 2166136261
+        for c in key.encode():
+            h = ((h ^ c) * 16777619) % 2**32
+        return h % loops
+
+    for loops, args in ((2, []), (3, ["--threads", "3"])):
+        out = run([exe, *args])
+        expected = "".join(f"{k:<12} {once[k] * loops:5}  (owner: loop {owner(k, loops)})\n"
+                           for k in sorted(once))
+        if out != expected:
+            fail(f"wrong totals with {loops} loops; expected:\n{expected}", out)
+    # The wrong version: the debug build's thread check catches the second loop.
+    res = subprocess.run([exe, "--wrong"], capture_output=True, text=True, timeout=60)
+    caught = "caught: spindle::Lock: used from a thread other than its loop's"
+    if not (res.returncode == 1 and res.stdout.startswith(caught)) and not (
+            res.returncode == 0 and "no thread check in this build" in res.stdout):
+        fail(f"--wrong exited with {res.returncode}: expected the thread check's error",
+             res.stdout + res.stderr)
+
+
 def main():
     name, exe, src = sys.argv[1:4]
     globals()["check_" + name](exe, src)

@@ -429,9 +429,7 @@ Loop& Loop::current() { return detail::LoopCore::require(); }
 
 bool detail::post_node(Loop& loop, RemoteNode& n) noexcept { return core(&loop).post_node(n); }
 
-bool detail::unpost_node(Loop& loop, RemoteNode& n) noexcept {
-  return core(&loop).unpost_node(n);
-}
+bool detail::unpost_node(Loop& loop, RemoteNode& n) noexcept { return core(&loop).unpost_node(n); }
 
 Clock::time_point Loop::time() const noexcept { return core(this).now(); }
 

@@ -18,9 +18,9 @@
 
 #include <atomic>
 #include <boost/context/detail/fcontext.hpp>
-#include <iosfwd>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <spindle/detail/remote.hpp>
@@ -249,7 +249,7 @@ class LoopCore final : public Loop {
   /// The thread pool, started on first use.
   ThreadPool& workers();
   std::size_t jobs_ = 0;               // to_thread calls in flight (loop thread only)
-  std::size_t io_waiters_ = 0;  // tasks parked in the reactor for I/O (kept by io/)
+  std::size_t io_waiters_ = 0;         // tasks parked in the reactor for I/O (kept by io/)
   std::atomic<std::size_t> holds_{0};  // KeepAlive tokens
   std::unique_ptr<Reactor> reactor_;
   void schedule_callback(CallbackNode* n) noexcept { push_ready(n); }
@@ -257,12 +257,12 @@ class LoopCore final : public Loop {
   TaskBase* current_ = nullptr;
   std::size_t default_stack_size_;
   bool debug_;
-  bool track_stack_;                 // exact stack high-water marks (fresh stacks)
-  Clock::duration slow_callback_;    // debug mode: report runs longer than this
-  Clock::duration timer_slack_;      // an idle loop may sleep this much past a deadline
-  Clock::time_point run_started_;    // debug mode: when the running context resumed
-  const char* resumed_in_ = "";      // debug mode: the blocking call it resumed from
-  SourceLocation resumed_at_;        // and that call's site
+  bool track_stack_;                         // exact stack high-water marks (fresh stacks)
+  Clock::duration slow_callback_;            // debug mode: report runs longer than this
+  Clock::duration timer_slack_;              // an idle loop may sleep this much past a deadline
+  Clock::time_point run_started_;            // debug mode: when the running context resumed
+  const char* resumed_in_ = "";              // debug mode: the blocking call it resumed from
+  SourceLocation resumed_at_;                // and that call's site
   std::atomic<bool> dump_requested_{false};  // set by the dump signal's handler
   std::function<void(const ExceptionContext&)> handler_;
   IntrusiveList<TaskBase, RegistryTag> live_;
@@ -402,15 +402,15 @@ class LoopCore final : public Loop {
   bool shutting_down_ = false;
   std::uint64_t next_task_id_ = 1;
   std::mutex remote_mutex_;
-  std::vector<CallbackNode*> remote_;  // callbacks posted from other threads
+  std::vector<CallbackNode*> remote_;           // callbacks posted from other threads
   IntrusiveList<RemoteNode, RemoteTag> nodes_;  // messages from other loops (remote_mutex_)
   bool closed_ = false;                         // (remote_mutex_) no more posts
   std::atomic<bool> remote_pending_{false};
   // Set while the loop sleeps in the reactor: posters wake it only then, so a busy or
   // spinning loop takes messages without a syscall on either side.
   std::atomic<bool> sleeping_{false};
-  Clock::duration spin_;                 // RunOptions::cross_loop_spin
-  Clock::time_point spin_until_{};       // messages came lately: spin when idle until then
+  Clock::duration spin_;            // RunOptions::cross_loop_spin
+  Clock::time_point spin_until_{};  // messages came lately: spin when idle until then
   std::unique_ptr<ThreadPool> workers_;
   std::uint64_t finish_count_ = 0;
 };

@@ -236,8 +236,7 @@ void cancel_main(RemoteNode& n, bool dropped) noexcept {
   auto& p = owner_of(n, &PerLoop::cancel_main);
   if (dropped || !p.main_running || !p.main || p.main->done()) return;
   p.main->loop_->cancel(*p.main, CancelledError(CancelledError::Reason::Requested,
-                                                "run_threads: another loop's main failed", "",
-                                                {}));
+                                                "run_threads: another loop's main failed", "", {}));
 }
 
 void mains_done(RemoteNode& n, bool dropped) noexcept {

@@ -8,11 +8,11 @@
 #include <mutex>
 #include <new>
 #include <optional>
-#include <type_traits>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/intrusive.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/source_location.hpp>
+#include <type_traits>
 #include <utility>
 
 namespace spindle {

@@ -89,7 +89,7 @@ struct SPINDLE_API RemoteCall {
   RemoteNode start, cancel, done;
   Loop* caller = nullptr;
   Loop* target = nullptr;
-  Waiter* waiter = nullptr;  // (caller's thread) the parked caller
+  Waiter* waiter = nullptr;    // (caller's thread) the parked caller
   TaskBase* remote = nullptr;  // (target's thread) the remote task while it runs
   void* finished = nullptr;    // (target's thread) its done notification
   bool cancel_posted = false;  // (caller's thread)

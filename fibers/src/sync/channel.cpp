@@ -19,10 +19,10 @@ namespace spindle::detail {
 struct ChanWaiter : Waiter, ListHook<ChanTag> {
   ChannelCore* chan = nullptr;
   ChannelCore::Side side = ChannelCore::Getters;
-  LoopCore* loop = nullptr;              // the parked task's loop; null for a thread
-  RemoteNode node;                       // the wake-up message to that loop
+  LoopCore* loop = nullptr;               // the parked task's loop; null for a thread
+  RemoteNode node;                        // the wake-up message to that loop
   std::condition_variable* cv = nullptr;  // a blocked thread's
-  bool notified = false;                 // (m_) a thread was woken
+  bool notified = false;                  // (m_) a thread was woken
 };
 
 namespace {

@@ -54,9 +54,10 @@ void ThreadCheck::check(const char* what) {
   if (thread_ == 0) [[unlikely]] {
     thread_ = self;
   } else if (thread_ != self) [[unlikely]] {
-    throw std::logic_error(std::string(what) +
-                           ": used from a thread other than its loop's; spindle primitives "
-                           "belong to one loop (use Loop::call_soon_threadsafe to reach it)");
+    throw std::logic_error(
+        std::string(what) +
+        ": used from a thread other than its loop's; spindle primitives "
+        "belong to one loop (reach its loop with call_on or Loop::call_soon_threadsafe)");
   }
 #else
   (void)what;
