@@ -5,14 +5,19 @@
 //   thread, CPU 1) with C keep-alive connections. Counters: nginx_ and spindle_ req_per_s and
 //   req_per_cpu_s (requests per second of server CPU); cpu_ratio = spindle / nginx (target
 //   >= 0.9 at 1,000 connections).
+// BM_Http_KeepAlive_Loops/C: every core: the same server on 2 loops (run_threads, a server
+//   per loop on one port with SO_REUSEPORT), nginx with 2 worker processes and, with
+//   SPINDLE_GO_HELLO set, Go's net/http with GOMAXPROCS=2; wrk with 2 threads; nothing pinned
+//   (on 2 cores wrk shares them). Counters as above plus go_ ones; cpu_ratio = spindle /
+//   nginx per server CPU-second (target >= 0.9), cpu_vs_go = spindle / Go.
 // BM_Http_Fetch/T: T tasks calling http::fetch in a loop (libcurl on spindle's reactor, one
 //   thread on CPU 1) against wrk with T connections, both driving the same spindle server on
 //   CPU 0. Counters: fetch_ and wrk_ req_per_s and req_per_client_cpu_s; client_cpu_ratio =
 //   fetch / wrk (no target: wrk is a load generator written to the metal, fetch a full client).
 // Needs nginx and wrk (skipped without them). SPINDLE_LOAD_SECONDS sets each run's length.
-#include <spindle/http.hpp>
-
 #include <atomic>
+#include <cstdlib>
+#include <spindle/http.hpp>
 #include <string>
 #include <thread>
 
@@ -94,6 +99,102 @@ void BM_Http_KeepAlive(benchmark::State& state) {
   state.counters["cpu_ratio"] = spindle_cpu / nginx_cpu;
 }
 BENCHMARK(BM_Http_KeepAlive)->Arg(1000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+/// http_hello with --threads 2's layout in this process: `loops` loops (run_threads,
+/// unpinned), one server per loop sharing the port (SO_REUSEPORT), until destroyed.
+class ShardedHelloServer {
+ public:
+  explicit ShardedHelloServer(unsigned loops) : stop_(loops) {
+    thread_ = std::thread([this, loops] {
+      spindle::run_threads(loops, [this](unsigned i) {
+        spindle::http::ServeOptions o;
+        o.backlog = 4096;
+        o.reuse_port = true;
+        if (i != 0) {
+          while (port_.load() == 0) spindle::sleep(std::chrono::milliseconds(1));
+        }
+        auto s = spindle::http::serve(
+            [](spindle::http::Request&) { return spindle::http::text("Hello, World!"); },
+            "127.0.0.1", port_.load(), o);
+        if (i == 0) port_ = s.port();
+        ++listening_;
+        (void)stop_.get();  // from the destructor
+        s.close();
+      });
+    });
+    while (listening_.load() < loops) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ShardedHelloServer() {
+    for (std::size_t i = 0; i < stop_.capacity(); ++i) stop_.put(1);  // one per loop
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_.load()) + "/"; }
+
+ private:
+  spindle::Channel<int> stop_;
+  std::atomic<std::uint16_t> port_{0};
+  std::atomic<unsigned> listening_{0};
+  std::thread thread_;
+};
+
+/// CPU seconds this process (the server's loops; the benchmark thread only waits) has used.
+double own_cpu_s() { return process_cpu_s(::getpid()); }
+
+// Every core: http_hello's layout with 2 loops, nginx with 2 worker processes, and Go's
+// net/http with GOMAXPROCS=2 (when SPINDLE_GO_HELLO names the program built from
+// perf/go/hello.go), each against wrk with 2 threads and C connections, nothing pinned: on a
+// 2-core machine wrk shares the cores, so requests per server CPU-second is the figure.
+void BM_Http_KeepAlive_Loops(benchmark::State& state) {
+  if (!tools(state)) return;
+  raise_fd_limit();
+  const int conns = static_cast<int>(state.range(0));
+  const char* go = std::getenv("SPINDLE_GO_HELLO");
+  double nginx_rps = 0, nginx_cpu = 0, spindle_rps = 0, spindle_cpu = 0, go_rps = 0, go_cpu = 0;
+  for (auto _ : state) {
+    {
+      const std::uint16_t port = free_port();
+      Nginx nginx(port, false, 2);
+      const double cpu0 = process_tree_cpu_s(nginx.pid());
+      const WrkRun w = run_wrk("http://127.0.0.1:" + std::to_string(port) + "/", conns, false, 2);
+      nginx_cpu = w.requests / (process_tree_cpu_s(nginx.pid()) - cpu0);
+      nginx_rps = w.requests / w.seconds;
+    }
+    {
+      ShardedHelloServer server(2);
+      const double cpu0 = own_cpu_s();
+      const WrkRun w = run_wrk(server.url(), conns, false, 2);
+      spindle_cpu = w.requests / (own_cpu_s() - cpu0);
+      spindle_rps = w.requests / w.seconds;
+    }
+    if (go && *go) {
+      const std::uint16_t port = free_port();
+      ::setenv("GOMAXPROCS", "2", 1);
+      const pid_t pid = spawn_pinned(all_cpus(), {go, std::to_string(port)});
+      wait_listening(port);
+      const double cpu0 = process_cpu_s(pid);
+      const WrkRun w = run_wrk("http://127.0.0.1:" + std::to_string(port) + "/", conns, false, 2);
+      go_cpu = w.requests / (process_cpu_s(pid) - cpu0);
+      go_rps = w.requests / w.seconds;
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  state.counters["nginx_req_per_s"] = nginx_rps;
+  state.counters["nginx_req_per_cpu_s"] = nginx_cpu;
+  state.counters["spindle_req_per_s"] = spindle_rps;
+  state.counters["spindle_req_per_cpu_s"] = spindle_cpu;
+  state.counters["cpu_ratio"] = spindle_cpu / nginx_cpu;
+  if (go_cpu > 0) {
+    state.counters["go_req_per_s"] = go_rps;
+    state.counters["go_req_per_cpu_s"] = go_cpu;
+    state.counters["cpu_vs_go"] = spindle_cpu / go_cpu;
+  }
+}
+BENCHMARK(BM_Http_KeepAlive_Loops)
+    ->Arg(1000)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 void BM_Http_Fetch(benchmark::State& state) {
   if (!tools(state)) return;

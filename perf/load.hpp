@@ -4,8 +4,6 @@
 // load generators on CPU 1.
 #pragma once
 
-#include <spindle/spindle.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <spindle/spindle.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -100,9 +99,25 @@ inline void wait_listening(std::uint16_t port) {
   throw std::runtime_error("nothing listens on port " + std::to_string(port));
 }
 
-/// Starts argv pinned to `cpu` (taskset execs it: the pid is the program's).
-inline pid_t spawn_pinned(int cpu, std::vector<std::string> argv) {
-  argv.insert(argv.begin(), {"taskset", "-c", std::to_string(cpu)});
+/// Every CPU this process may use, as a taskset list ("0-1" on a 2-CPU machine).
+inline std::string all_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string out;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (!CPU_ISSET(c, &set)) continue;
+      if (!out.empty()) out += ',';
+      out += std::to_string(c);
+    }
+  }
+  return out.empty() ? "0" : out;
+}
+
+/// Starts argv pinned to `cpus` (a taskset CPU list such as "0" or "0-1"; taskset execs it:
+/// the pid is the program's).
+inline pid_t spawn_pinned(const std::string& cpus, std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"taskset", "-c", cpus});
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -112,6 +127,12 @@ inline pid_t spawn_pinned(int cpu, std::vector<std::string> argv) {
   }
   return pid;
 }
+inline pid_t spawn_pinned(int cpu, std::vector<std::string> argv) {
+  return spawn_pinned(std::to_string(cpu), std::move(argv));
+}
+
+/// CPU seconds of a process and of its child processes still running (nginx's workers).
+inline double process_tree_cpu_s(pid_t pid);
 
 /// User + system CPU seconds of a process so far.
 inline double process_cpu_s(pid_t pid) {
@@ -127,6 +148,14 @@ inline double process_cpu_s(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+inline double process_tree_cpu_s(pid_t pid) {
+  double total = process_cpu_s(pid);
+  std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                         "/children");
+  for (pid_t c; children >> c;) total += process_cpu_s(c);
+  return total;
+}
+
 inline double thread_cpu_s(std::thread& t) {
   clockid_t cid;
   timespec ts{};
@@ -136,13 +165,15 @@ inline double thread_cpu_s(std::thread& t) {
 }
 
 /// nginx answering "Hello, World!" on 127.0.0.1:port (TLS with the scratch certificate if
-/// `tls`), one process pinned to CPU 0. Stops it when destroyed.
+/// `tls`): one process pinned to CPU 0, or with workers > 1 a master and that many worker
+/// processes on every CPU. Stops it when destroyed.
 class Nginx {
  public:
-  Nginx(std::uint16_t port, bool tls) {
+  Nginx(std::uint16_t port, bool tls, int workers = 1) {
     const std::string d = scratch_dir();
     std::ofstream(d + "/nginx.conf")
-        << "daemon off; master_process off; worker_processes 1; pid " << d << "/nginx.pid;\n"
+        << "daemon off; master_process " << (workers > 1 ? "on" : "off") << "; worker_processes "
+        << workers << "; pid " << d << "/nginx.pid;\n"
         << "error_log " << d << "/error.log; worker_rlimit_nofile 65536;\n"
         << "events { worker_connections 8192; }\n"
         << "http {\n  access_log off; default_type text/plain; keepalive_requests 1000000;\n"
@@ -151,7 +182,8 @@ class Nginx {
         << "    ssl_certificate " << d << "/cert.pem; ssl_certificate_key " << d << "/key.pem;\n"
         << "    ssl_protocols TLSv1.2 TLSv1.3;\n"
         << "    location / { return 200 \"Hello, World!\"; }\n  }\n}\n";
-    pid_ = spawn_pinned(0, {"nginx", "-p", d, "-c", d + "/nginx.conf"});
+    pid_ =
+        spawn_pinned(workers > 1 ? all_cpus() : "0", {"nginx", "-p", d, "-c", d + "/nginx.conf"});
     wait_listening(port);
   }
   ~Nginx() {
@@ -170,11 +202,13 @@ struct ProgramRun {
   double seconds, cpu_s;
 };
 
-/// Runs the shell command line `command` pinned to CPU 1, output captured; throws if it fails.
-inline ProgramRun run_pinned(const std::string& command) {
+/// Runs the shell command line `command` pinned to `cpus` (default CPU 1), output captured;
+/// throws if it fails.
+inline ProgramRun run_pinned(const std::string& command, const std::string& cpus = "1") {
   const std::string out_path = scratch_dir() + "/program.out";
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = spawn_pinned(1, {"sh", "-c", "exec " + command + " > " + out_path + " 2>&1"});
+  const pid_t pid =
+      spawn_pinned(cpus, {"sh", "-c", "exec " + command + " > " + out_path + " 2>&1"});
   // Its CPU just before it exits: wait for it to finish without reaping it yet.
   siginfo_t info{};
   ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
@@ -197,11 +231,15 @@ struct WrkRun {
 };
 
 /// wrk (one thread, pinned to CPU 1) against url with `conns` connections; with
-/// new_connections every request asks for Connection: close. Throws if wrk saw errors.
-inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false) {
-  const ProgramRun r = run_pinned("wrk -t1 -c" + std::to_string(conns) + " -d" +
-                                  std::to_string(load_seconds()) + "s" +
-                                  (new_connections ? " -H 'Connection: close'" : "") + " " + url);
+/// new_connections every request asks for Connection: close. With `threads` > 1, wrk runs
+/// that many threads on every CPU. Throws if wrk saw errors.
+inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false,
+                      int threads = 1) {
+  const ProgramRun r =
+      run_pinned("wrk -t" + std::to_string(threads) + " -c" + std::to_string(conns) + " -d" +
+                     std::to_string(load_seconds()) + "s" +
+                     (new_connections ? " -H 'Connection: close'" : "") + " " + url,
+                 threads > 1 ? all_cpus() : "1");
   std::smatch m;
   if (!std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) {
     throw std::runtime_error("wrk said: " + r.out);

@@ -279,7 +279,7 @@ bool LoopCore::spin_for_remote(Clock::time_point until) noexcept {
 #endif
     if ((i & 63) == 0) {
       if (Clock::now() >= until) return false;
-      if ((i & 4095) == 0 && io_waiters_ > 0) {
+      if ((i & 255) == 0 && io_waiters_ > 0) {
         reactor_->poll(Clock::time_point::min());  // I/O readiness while spinning
         if (ready_size_ > 0) return true;
       }

@@ -29,10 +29,9 @@ namespace spindle {
 namespace detail {
 namespace {
 
-template <class T, class M>
-T& owner_of(M& member, M T::*ptr) noexcept {
-  const auto offset = reinterpret_cast<std::size_t>(&(static_cast<T*>(nullptr)->*ptr));
-  return *reinterpret_cast<T*>(reinterpret_cast<char*>(&member) - offset);
+template <class T>
+T& owner_of(RemoteNode& n) noexcept {
+  return *static_cast<T*>(n.owner);
 }
 
 // --- call_on --------------------------------------------------------------------------------
@@ -62,7 +61,7 @@ void remote_finished(DoneWaiter& d, TaskBase& t) noexcept {
 }
 
 void start_call(RemoteNode& n, bool dropped) noexcept {
-  RemoteCall& c = owner_of(n, &RemoteCall::start);
+  RemoteCall& c = owner_of<RemoteCall>(n);
   if (!dropped) {
     try {
       auto task = spawn(TaskOptions{"call_on"}, [&c] {
@@ -95,7 +94,7 @@ void start_call(RemoteNode& n, bool dropped) noexcept {
 }
 
 void cancel_call(RemoteNode& n, bool dropped) noexcept {
-  RemoteCall& c = owner_of(n, &RemoteCall::cancel);
+  RemoteCall& c = owner_of<RemoteCall>(n);
   if (!dropped && c.remote && !c.remote->done()) {
     LoopCore& loop = *c.remote->loop_;
     loop.cancel(*c.remote, CancelledError(CancelledError::Reason::Forwarded,
@@ -105,7 +104,7 @@ void cancel_call(RemoteNode& n, bool dropped) noexcept {
 }
 
 void call_done(RemoteNode& n, bool) noexcept {
-  RemoteCall& c = owner_of(n, &RemoteCall::done);
+  RemoteCall& c = owner_of<RemoteCall>(n);
   c.completed = true;
   if (Waiter* w = c.waiter; w && w->task->parked_on_ == w) {
     c.waiter = nullptr;
@@ -126,6 +125,7 @@ void forward_cancel(Waiter& w) noexcept {
 }  // namespace
 
 RemoteCall::RemoteCall() noexcept {
+  start.owner = cancel.owner = done.owner = this;
   start.run = &start_call;
   cancel.run = &cancel_call;
   done.run = &call_done;
@@ -233,14 +233,14 @@ struct LoopGroup {
 };
 
 void cancel_main(RemoteNode& n, bool dropped) noexcept {
-  auto& p = owner_of(n, &PerLoop::cancel_main);
+  auto& p = owner_of<PerLoop>(n);
   if (dropped || !p.main_running || !p.main || p.main->done()) return;
   p.main->loop_->cancel(*p.main, CancelledError(CancelledError::Reason::Requested,
                                                 "run_threads: another loop's main failed", "", {}));
 }
 
 void mains_done(RemoteNode& n, bool dropped) noexcept {
-  auto& p = owner_of(n, &PerLoop::mains_done);
+  auto& p = owner_of<PerLoop>(n);
   if (dropped) return;
   p.all_done = true;
   if (Waiter* w = p.waiting; w && w->task->parked_on_ == w) {
@@ -300,6 +300,7 @@ void run_group_loop(LoopGroup& g, unsigned i, const std::function<void(unsigned)
   }
   g.per[i].cancel_main.run = &cancel_main;
   g.per[i].mains_done.run = &mains_done;
+  g.per[i].cancel_main.owner = g.per[i].mains_done.owner = &g.per[i];
   LoopCore& loop = *LoopCore::current_or_null();
   loop.group_ = &g;
   loop.index_ = i;

@@ -27,10 +27,7 @@ struct ChanWaiter : Waiter, ListHook<ChanTag> {
 
 namespace {
 
-ChanWaiter& waiter_of(RemoteNode& n) noexcept {
-  const auto offset = reinterpret_cast<std::size_t>(&(static_cast<ChanWaiter*>(nullptr)->node));
-  return *reinterpret_cast<ChanWaiter*>(reinterpret_cast<char*>(&n) - offset);
-}
+ChanWaiter& waiter_of(RemoteNode& n) noexcept { return *static_cast<ChanWaiter*>(n.owner); }
 
 // On the waiter's loop: the wake-up arrived.
 void deliver(RemoteNode& n, bool) noexcept {
@@ -116,6 +113,7 @@ void ChannelCore::wait(std::unique_lock<std::mutex>& lk, Side side, const char* 
   w.task = &self;
   w.loop = loop;
   w.node.run = &deliver;
+  w.node.owner = &w;
   w.detach = &detach;
   lists_[side].push_back(w);
   lk.unlock();

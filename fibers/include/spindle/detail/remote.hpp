@@ -18,6 +18,7 @@ struct RemoteTag;
 /// a loop that stops with the node still queued calls run(node, true) as it closes.
 struct RemoteNode : ListHook<RemoteTag> {
   void (*run)(RemoteNode&, bool dropped) noexcept = nullptr;
+  void* owner = nullptr;  // what the node is about, for run()
 };
 
 /// Queues n on `loop` (any thread) and wakes it if it sleeps; a node is queued at most

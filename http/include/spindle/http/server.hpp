@@ -46,6 +46,7 @@ inline Response json(std::string body, status code = status::ok) {
 /// How serve() listens and what it tolerates from clients.
 struct ServeOptions {
   int backlog = 511;
+  /// SO_REUSEPORT: one server per loop of run_threads on the same port (docs/CORES.md).
   bool reuse_port = false;
   /// Serve HTTPS with this server context.
   std::optional<io::TlsContext> tls{};

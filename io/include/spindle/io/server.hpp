@@ -20,6 +20,8 @@ namespace spindle::io {
 struct ServerOptions {
   int backlog = 511;
   bool reuse_address = true;
+  /// SO_REUSEPORT: several servers (one per loop of run_threads) listen on the same port
+  /// and the kernel spreads incoming connections over them.
   bool reuse_port = false;
   /// Passed to each connection's Stream.
   StreamOptions stream{};
