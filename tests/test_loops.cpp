@@ -123,6 +123,9 @@ BOOST_AUTO_TEST_CASE(bad_calls_are_refused) {
   BOOST_CHECK_THROW(spindle::run_threads(
                         3, [](unsigned) {}, bad),
                     std::invalid_argument);
+  spindle::RunOptions spin;
+  spin.cross_loop_spin = -1us;
+  BOOST_CHECK_THROW(spindle::run([] {}, spin), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(call_on_runs_on_the_target_and_returns_its_result) {
