@@ -300,10 +300,10 @@ void LoopCore::drain_remote() noexcept {
     nodes = !nodes_.empty();
   }
   for (CallbackNode* n : batch) push_ready(n);
-  if (nodes) run_nodes();
+  if (nodes) run_nodes(false);
 }
 
-void LoopCore::run_nodes() noexcept {
+void LoopCore::run_nodes(bool dropped) noexcept {
   // One node at a time under the lock, so a node's run() may take another one back off the
   // inbox (unpost_node) before it runs: a cancelled waiter does that.
   for (;;) {
@@ -313,9 +313,9 @@ void LoopCore::run_nodes() noexcept {
       n = nodes_.pop_front();
     }
     if (!n) break;
-    n->run(*n, false);
+    n->run(*n, dropped);
   }
-  if (spin_.count() > 0) spin_until_ = Clock::now() + spin_;
+  if (!dropped && spin_.count() > 0) spin_until_ = Clock::now() + spin_;
 }
 
 bool LoopCore::post_node(RemoteNode& n) noexcept {
@@ -352,15 +352,7 @@ void LoopCore::close() noexcept {
     callbacks.swap(remote_);
   }
   for (CallbackNode* n : callbacks) n->release();
-  for (;;) {
-    RemoteNode* n;
-    {
-      std::lock_guard<std::mutex> lk(remote_mutex_);
-      n = nodes_.pop_front();
-    }
-    if (!n) break;
-    n->run(*n, true);
-  }
+  run_nodes(true);
 }
 
 void LoopCore::run_callback(CallbackNode* n) noexcept {

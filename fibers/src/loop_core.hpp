@@ -287,7 +287,8 @@ class LoopCore final : public Loop {
   ExecContext* pick_next_slow() noexcept;
   void fire_due_timers() noexcept;
   void drain_remote() noexcept;
-  void run_nodes() noexcept;
+  /// Runs the queued messages (`dropped`: the loop has closed; they hear run(node, true)).
+  void run_nodes(bool dropped) noexcept;
   bool idle_wait() noexcept;
   /// Polls for messages from other threads until `until`; true if one came (or a task
   /// became ready through I/O).
