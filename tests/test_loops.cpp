@@ -432,6 +432,44 @@ BOOST_AUTO_TEST_CASE(cancelled_channel_waits_lose_and_duplicate_nothing) {
   BOOST_TEST_MESSAGE("timeouts: " << timeouts.load());
 }
 
+BOOST_AUTO_TEST_CASE(a_burst_wakes_a_sleeping_loop_once) {
+  // 100 getters parked on loop 1, which sleeps in epoll_wait (no spinning); loop 0 puts 100
+  // items at once. Each item wakes a getter with a message to loop 1, but the messages share
+  // the kernel wake-ups: one eventfd write while loop 1 sleeps, not one per item.
+  constexpr int kGetters = 100;
+  spindle::Channel<int> ch(kGetters);
+  std::atomic<int> parked{0}, got{0};
+  std::size_t writes = 0;
+  spindle::ThreadsOptions opts;
+  opts.run.cross_loop_spin = std::chrono::nanoseconds(0);
+  run_threads_checked(
+      2,
+      [&](unsigned i) {
+        if (i == 1) {
+          spindle::task_group([&](spindle::TaskGroup& g) {
+            for (int k = 0; k < kGetters; ++k) {
+              g.spawn([&] {
+                ++parked;
+                (void)ch.get();
+                ++got;
+              });
+            }
+          });
+          return;
+        }
+        while (parked.load() < kGetters) spindle::sleep(1ms);
+        spindle::sleep(20ms);  // loop 1 is asleep by now
+        const std::size_t before = spindle::detail::reactor_wakeups();
+        for (int k = 0; k < kGetters; ++k) ch.put(k);
+        while (got.load() < kGetters) spindle::sleep(1ms);
+        writes = spindle::detail::reactor_wakeups() - before;
+      },
+      opts);
+  BOOST_TEST_MESSAGE("kernel wake-ups for a burst of " << kGetters << ": " << writes);
+  BOOST_TEST(writes >= 1u);
+  BOOST_TEST(writes < 20u);  // (one in practice; one per item without the batching)
+}
+
 BOOST_AUTO_TEST_CASE(close_wakes_parked_putters_and_getters) {
   spindle::Channel<int> full(1), empty(1);
   std::atomic<bool> putter_closed{false}, getter_closed{false};

@@ -8,6 +8,7 @@
 // loop, so an idle loop knows to wait for it instead of reporting a deadlock.
 #include <condition_variable>
 #include <mutex>
+#include <spindle/detail/introspect.hpp>
 #include <spindle/thread.hpp>
 #include <stdexcept>
 
@@ -19,6 +20,14 @@ namespace spindle {
 Reactor::~Reactor() = default;
 
 namespace detail {
+
+namespace {
+std::atomic<std::size_t> g_reactor_wakeups{0};
+}  // namespace
+
+std::size_t reactor_wakeups() noexcept { return g_reactor_wakeups.load(std::memory_order_relaxed); }
+void count_reactor_wakeup() noexcept { g_reactor_wakeups.fetch_add(1, std::memory_order_relaxed); }
+
 namespace {
 
 /// A reactor without I/O: poll() sleeps until the deadline or wake().
@@ -36,8 +45,10 @@ class SleepReactor final : public Reactor {
   void wake() noexcept override {
     {
       std::lock_guard<std::mutex> lk(mutex_);
+      if (woken_) return;  // a wake-up is pending
       woken_ = true;
     }
+    count_reactor_wakeup();
     cv_.notify_one();
   }
 

@@ -2,6 +2,7 @@
 // while that task is parked on it; an event clears the slot as it wakes the task; removal
 // (close) wakes parked tasks with WakeReason::Error so none stays parked on a closed fd.
 #include "epoll_reactor.hpp"
+#include <spindle/detail/introspect.hpp>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -102,6 +103,7 @@ void EpollReactor::remove(FdWatch& w) noexcept {
 
 void EpollReactor::wake() noexcept {
   if (woken_.exchange(true, std::memory_order_acq_rel)) return;  // a wake-up is pending
+  spindle::detail::count_reactor_wakeup();
   const std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(eventfd_, &one, sizeof one);
 }

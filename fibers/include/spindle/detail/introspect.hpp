@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <spindle/detail/config.hpp>
 
 namespace spindle::detail {
@@ -19,4 +20,9 @@ struct StackCounts {
 SPINDLE_API StackCounts stack_counts() noexcept;
 /// Task states (Task<R> shared states) alive on this thread.
 SPINDLE_API std::size_t live_task_states() noexcept;
+/// Wake-ups that reached the kernel (an eventfd write, a condition variable signal) in this
+/// process so far, all loops together: what cross-thread posts cost a sleeping loop.
+SPINDLE_API std::size_t reactor_wakeups() noexcept;
+/// Counts one such wake-up (called by reactors).
+SPINDLE_API void count_reactor_wakeup() noexcept;
 }  // namespace spindle::detail
