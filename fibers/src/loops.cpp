@@ -182,8 +182,7 @@ struct LoopGroup;
 struct PerLoop {
   LoopGroup* group = nullptr;
   unsigned index = 0;
-  TaskBase* main = nullptr;   // (its thread) the main task while main() runs
-  bool main_running = false;  // (its thread)
+  TaskBase* main = nullptr;   // (its thread) the main task, set before it starts
   bool counted = false;       // (its thread) its main's return was counted
   Waiter* waiting = nullptr;  // (its thread) parked until every main returned
   bool all_done = false;      // (its thread)
@@ -234,7 +233,8 @@ struct LoopGroup {
 
 void cancel_main(RemoteNode& n, bool dropped) noexcept {
   auto& p = owner_of<PerLoop>(n);
-  if (dropped || !p.main_running || !p.main || p.main->done()) return;
+  // Before main returned (even before it started: then it never runs), never after.
+  if (dropped || p.counted || !p.main || p.main->done()) return;
   p.main->loop_->cancel(*p.main, CancelledError(CancelledError::Reason::Requested,
                                                 "run_threads: another loop's main failed", "", {}));
 }
@@ -257,8 +257,6 @@ struct GroupWaiter : Waiter {
 void group_main(LoopGroup& g, unsigned i, const std::function<void(unsigned)>& main) {
   LoopCore& loop = LoopCore::require();
   PerLoop& p = g.per[i];
-  p.main = loop.current_;
-  p.main_running = true;
   try {
     main(i);
   } catch (const CancelledError& e) {
@@ -267,8 +265,6 @@ void group_main(LoopGroup& g, unsigned i, const std::function<void(unsigned)>& m
   } catch (...) {
     g.fail(std::current_exception(), i);
   }
-  p.main_running = false;
-  p.main = nullptr;
   g.main_returned(i);
   // Stay: this loop's other tasks run on and call_on() reaches it until every main returned.
   GroupWaiter w;
@@ -318,6 +314,7 @@ void run_group_loop(LoopGroup& g, unsigned i, const std::function<void(unsigned)
     try {
       auto task = spawn(TaskOptions{"main-" + std::to_string(i)},
                         [&g, i, &main] { group_main(g, i, main); });
+      g.per[i].main = task.state();
       scope->run_until_done(*task.state());
     } catch (...) {  // DeadlockError, or no memory for the first task
       g.fail(std::current_exception(), i);
