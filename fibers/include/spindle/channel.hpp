@@ -202,7 +202,7 @@ class Channel {
   // Before parking, a task with nothing else to run on its loop (or a thread) polls the
   // ring this many times: the other side is often a few hundred nanoseconds away, and
   // parking and waking cost more.
-  static constexpr unsigned kSpin = 128;
+  static constexpr unsigned kSpin = 1024;
   // Slots are packed: a consumer right behind its producer gets several items per cache
   // line it pulls (a line per slot measured 45% fewer items/s at 1:1 across two cores).
   struct Slot {
