@@ -18,26 +18,14 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "load.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<int> usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    }
-  }
-  if (cpus.empty()) cpus.push_back(0);
-  return cpus;
-}
-
 void pin(std::thread& t, int slot) {
-  static const std::vector<int> cpus = usable_cpus();
+  static const std::vector<int> cpus = spindle_bench::usable_cpus();
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpus[static_cast<std::size_t>(slot) % cpus.size()], &set);

@@ -99,19 +99,28 @@ inline void wait_listening(std::uint16_t port) {
   throw std::runtime_error("nothing listens on port " + std::to_string(port));
 }
 
-/// Every CPU this process may use, as a taskset list ("0-1" on a 2-CPU machine).
-inline std::string all_cpus() {
+/// The CPUs this process may run on (sched_getaffinity), in order; {0} if unknown.
+inline std::vector<int> usable_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  std::string out;
+  std::vector<int> cpus;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) {
     for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (!CPU_ISSET(c, &set)) continue;
-      if (!out.empty()) out += ',';
-      out += std::to_string(c);
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
     }
   }
-  return out.empty() ? "0" : out;
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+/// Every CPU this process may use, as a taskset list ("0,1" on a 2-CPU machine).
+inline std::string all_cpus() {
+  std::string out;
+  for (int c : usable_cpus()) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+  }
+  return out;
 }
 
 /// Starts argv pinned to `cpus` (a taskset CPU list such as "0" or "0-1"; taskset execs it:
