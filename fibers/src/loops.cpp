@@ -36,26 +36,19 @@ T& owner_of(RemoteNode& n) noexcept {
 
 // --- call_on --------------------------------------------------------------------------------
 
-struct RemoteDone : DoneWaiter {
-  RemoteCall* call;
-};
-
 struct CallWaiter : Waiter {
   RemoteCall* call;
 };
 
 // Target loop: the remote task finished (in its own context). Posts the answer back.
 void remote_finished(DoneWaiter& d, TaskBase& t) noexcept {
-  auto* rd = static_cast<RemoteDone*>(&d);
-  RemoteCall& c = *rd->call;
+  RemoteCall& c = *static_cast<RemoteCall::Finished&>(d).call;
   if (t.cancelled_) {
     c.cancelled = true;
     if (!c.error) c.error = t.error_;
   }
   c.remote = nullptr;
-  c.finished = nullptr;
   t.release();  // the call's reference (the loop still holds its own)
-  delete rd;
   if (!post_node(*c.caller, c.done)) c.release();  // the caller's loop cannot have closed
   // The start node's reference now travels with `done`.
 }
@@ -75,13 +68,11 @@ void start_call(RemoteNode& n, bool dropped) noexcept {
           c.error = std::current_exception();
         }
       });
-      auto* rd = new RemoteDone;
-      rd->call = &c;
-      rd->on_done = &remote_finished;
+      c.finished.call = &c;
+      c.finished.on_done = &remote_finished;
       c.remote = task.state();
       c.remote->add_ref();
-      c.finished = rd;
-      task.state()->done_waiters_.push_back(*rd);
+      task.state()->done_waiters_.push_back(c.finished);
       return;
     } catch (...) {
       c.error = std::current_exception();

@@ -91,7 +91,9 @@ struct SPINDLE_API RemoteCall {
   Loop* target = nullptr;
   Waiter* waiter = nullptr;    // (caller's thread) the parked caller
   TaskBase* remote = nullptr;  // (target's thread) the remote task while it runs
-  void* finished = nullptr;    // (target's thread) its done notification
+  struct Finished : DoneWaiter {
+    RemoteCall* call = nullptr;
+  } finished;                  // (target's thread) the remote task's done notification
   bool cancel_posted = false;  // (caller's thread)
 };
 
