@@ -1,9 +1,15 @@
 // http::serve(): HTTP/1.1 over io::start_server, parsed and serialized by Boost.Beast through
 // BeastStream. One task per connection runs the request loop: wait for the next request
-// (idle timeout, kept by a lazy timer: no timer per request), read its header (header timeout, size limit: 431), answer 100-continue or
-// refuse a too-large body at once (413), read the body (body timeout), call the handler,
-// write the response. Any protocol failure gets its status and closes the connection; the
-// server goes on. Pipelined requests are simply the next ones in Beast's buffer.
+// (idle timeout, kept by a lazy timer: no timer per request), read its header (header
+// timeout, size limit: 431), answer 100-continue or refuse a too-large body at once (413),
+// read the body (body timeout), call the handler, write the response. Any protocol failure
+// gets its status and closes the connection; the server goes on. Pipelined requests are
+// simply the next ones in Beast's buffer.
+//
+// With a Router, the route is looked up once the header is in when some route streams its
+// body or has a body limit of its own; a streamed body is read by the handler through the
+// parser, converted to a buffer_body parser. A streamed response (http::stream) is written
+// after the handler returns, by send_stream (stream_writer.cpp).
 //
 // Graceful shutdown: close() stops accepting and cancels the connections waiting for a
 // request; a connection in the middle of a request finishes it (Connection: close) and ends.
@@ -12,12 +18,14 @@
 #include <spindle/context_var.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/http/beast_stream.hpp>
+#include <spindle/http/router.hpp>
 #include <spindle/http/server.hpp>
 #include <spindle/io/server.hpp>
 #include <spindle/task.hpp>
 #include <spindle/timeout.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 // GCC 12 with -fsanitize=address sees boost::optional's storage in Beast's
 // content_length_unchecked() as maybe-uninitialized (a false positive; the sanitizer's
@@ -38,7 +46,9 @@
 
 #include <unordered_set>
 
+#include "coarse_clock.hpp"
 #include "connection.hpp"
+#include "exchange.hpp"
 
 namespace spindle::http {
 namespace detail {
@@ -50,6 +60,7 @@ ContextVar<Connection*>& current_connection() {
 
 struct ServerState {
   Handler handler;
+  std::optional<Router> router;  // set when serving a Router (route-aware body reading)
   ServeOptions options;
   std::optional<io::Server> io;
   bool closing = false;
@@ -58,26 +69,6 @@ struct ServerState {
   void serve_connection(io::Stream& stream);
   void watch_idle(Connection& c, Clock::duration in);
 };
-
-namespace {
-/// The kernel's coarse monotonic clock (its tick, 1-4 ms, read in a few ns). Idle timeouts
-/// are measured on it, so keeping a connection's idle time costs nothing per request.
-Clock::time_point coarse_now() noexcept {
-  timespec t;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return Clock::time_point(std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec));
-}
-
-/// The coarse clock's resolution: a wait measured on it may be short by up to this.
-Clock::duration coarse_tick() noexcept {
-  static const Clock::duration tick = [] {
-    timespec r{0, 4'000'000};
-    ::clock_getres(CLOCK_MONOTONIC_COARSE, &r);
-    return Clock::duration(std::chrono::seconds(r.tv_sec) + std::chrono::nanoseconds(r.tv_nsec));
-  }();
-  return tick;
-}
-}  // namespace
 
 // A lazy idle timer: rather than a timer per request, one per connection that looks how long
 // the connection has been waiting when it fires, closes it if that is the idle timeout, and
@@ -150,12 +141,70 @@ status status_for(const boost::system::error_code& ec) {
   return status::bad_request;
 }
 
-bool expects_continue(const Request& req) {
-  const auto v = req[field::expect];
+bool expects_continue(const Request::header_type& h) {
+  const auto v = h[field::expect];
   return v.size() == 12 && ::strncasecmp(v.data(), "100-continue", 12) == 0;
 }
 
+void send_continue(io::Stream& stream) {
+  stream.write("HTTP/1.1 100 Continue\r\n\r\n");
+  stream.drain();
+}
+
+/// A streamed request body: the handler reads it through the parser, converted to a
+/// buffer_body parser once the header was in.
+class ParserBody final : public BodyReader {
+ public:
+  ParserBody(beast_http::request_parser<beast_http::string_body>&& header_done, BeastStream& bs,
+             boost::beast::flat_buffer& buffer, std::uint64_t limit, Clock::duration timeout)
+      : parser_(std::move(header_done)), bs_(bs), buffer_(buffer), timeout_(timeout) {
+    parser_.body_limit(limit);
+    continue_ = expects_continue(parser_.get().base());
+  }
+
+  bool done() const { return parser_.is_done(); }
+
+  std::size_t read_some(std::span<char> buf) override {
+    if (buf.empty()) return 0;
+    if (continue_) {
+      continue_ = false;
+      send_continue(bs_.stream());
+    }
+    std::size_t got = 0;
+    while (got == 0 && !parser_.is_done()) {
+      parser_.get().body().data = buf.data();
+      parser_.get().body().size = buf.size();
+      boost::system::error_code ec;
+      if (!within(timeout_, [&] { beast_http::read_some(bs_, buffer_, parser_, ec); })) {
+        throw HttpError(status::request_timeout, "the request body is too slow to arrive");
+      }
+      got = buf.size() - parser_.get().body().size;
+      if (ec == error::need_buffer) ec = {};
+      if (ec == error::body_limit) throw HttpError(status::payload_too_large);
+      if (ec && status_for(ec) == status::bad_request) {
+        throw HttpError(status::bad_request, "malformed request body: " + ec.message());
+      }
+      if (ec) {
+        const bool os = ec.category() == boost::system::generic_category();
+        throw std::system_error(os ? ec.value() : ECONNRESET, std::generic_category(),
+                                "reading the request body: " + ec.message());
+      }
+    }
+    return got;
+  }
+
+ private:
+  beast_http::request_parser<beast_http::buffer_body> parser_;
+  BeastStream& bs_;
+  boost::beast::flat_buffer& buffer_;
+  Clock::duration timeout_;
+  bool continue_ = false;
+};
+
 }  // namespace
+
+bool send_stream(BeastStream& bs, Request& req, Response& res, Exchange& ex, bool keep,
+                 bool watch);
 
 void ServerState::serve_connection(io::Stream& stream) {
   Connection conn(&stream, spindle::current_task());
@@ -172,6 +221,12 @@ void ServerState::serve_connection(io::Stream& stream) {
   auto token = current_connection().set(&conn);
   BeastStream bs(stream);
   boost::beast::flat_buffer buffer;
+  std::optional<io::Address> remote;
+  try {
+    remote = stream.peer_address();
+  } catch (const std::system_error&) {  // a socket that is not a connected one (tests)
+  }
+  const bool route_bodies = router && router->has_body_options();
   for (std::size_t served = 0; !closing;) {
     conn.busy = false;
     if (buffer.size() == 0) {  // keep-alive: wait for the next request's first bytes
@@ -203,37 +258,53 @@ void ServerState::serve_connection(io::Stream& stream) {
       if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
       return;
     }
+    // The header is in. Does the route read its body as a stream, or limit it otherwise?
+    Request req;
+    bool stream_body = false;
+    std::uint64_t body_limit = options.body_limit;
+    if (route_bodies) {
+      req.base() = parser.get().base();
+      std::optional<std::uint64_t> route_limit;
+      stream_body = router->streams_body(req, &route_limit);
+      body_limit = route_limit.value_or(body_limit);
+      parser.body_limit(body_limit);
+    }
     if (!parser.is_done()) {
-      if (const auto len = parser.content_length(); len && *len > options.body_limit) {
+      if (const auto len = parser.content_length(); len && *len > body_limit) {
         return refuse(bs, status::payload_too_large);  // before the client sends it
       }
-      if (expects_continue(parser.get())) {
-        stream.write("HTTP/1.1 100 Continue\r\n\r\n");
-        stream.drain();
-      }
-      if (!within(options.body_timeout, [&] { beast_http::read(bs, buffer, parser, ec); })) {
-        return refuse(bs, status::request_timeout);
-      }
-      if (ec) {
-        if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
-        return;
+      if (!stream_body) {
+        if (expects_continue(parser.get().base())) send_continue(stream);
+        if (!within(options.body_timeout, [&] { beast_http::read(bs, buffer, parser, ec); })) {
+          return refuse(bs, status::request_timeout);
+        }
+        if (ec) {
+          if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
+          return;
+        }
       }
     }
-    Request& req = parser.get();
+    std::optional<ParserBody> body;
+    Exchange ex;
+    ex.remote = remote;
+    if (stream_body) {
+      body.emplace(std::move(parser), bs, buffer, body_limit, options.body_timeout);
+      ex.body = &*body;
+    } else {
+      req = parser.release();
+    }
+    req.set_exchange(&ex);
     ++served;
-    Response res;
-    try {
-      res = handler(req);
-    } catch (const std::exception& e) {
-      spindle::Loop::current().call_exception_handler(
-          {std::string("http handler failed: ") + e.what(), std::current_exception(),
-           spindle::current_task().name()});
-      res = text("Internal Server Error\n", status::internal_server_error);
-    }
+    Response res = respond(handler, req);
     if (conn.upgraded) return;  // a WebSocket's connection now: it closes as the handler ends
-    const bool keep = req.keep_alive() && !closing &&
-                      (options.max_requests_per_connection == 0 ||
-                       served < options.max_requests_per_connection);
+    bool keep = req.keep_alive() && !closing &&
+                (options.max_requests_per_connection == 0 ||
+                 served < options.max_requests_per_connection) &&
+                (!body || body->done());  // an unread body: no telling where the next request starts
+    if (ex.streams(res)) {
+      if (!send_stream(bs, req, res, ex, keep, !body || body->done())) return;
+      continue;
+    }
     res.version(11);  // HTTP/1.1 whatever the client spoke (1.0 gets Connection: close), as nginx
     res.keep_alive(keep);
     res.prepare_payload();
@@ -245,6 +316,30 @@ void ServerState::serve_connection(io::Stream& stream) {
     }
     if (ec || !keep) return;
   }
+}
+
+Response internal_error(const std::exception& e) {
+  spindle::Loop::current().call_exception_handler(
+      {std::string("http handler failed: ") + e.what(), std::current_exception(),
+       spindle::current_task().name()});
+  return text("Internal Server Error\n", status::internal_server_error);
+}
+
+Server start(std::shared_ptr<ServerState> st, std::string_view host, std::uint16_t port) {
+  const ServeOptions& options = st->options;
+  io::ServerOptions io_options;
+  io_options.backlog = options.backlog;
+  io_options.reuse_port = options.reuse_port;
+  io_options.tls = options.tls;
+  // Each connection co-owns the state while it runs; the io server holds only a weak
+  // reference (the state owns the io server: no cycle).
+  std::weak_ptr<ServerState> weak = st;
+  st->io.emplace(io::start_server(
+      [weak](io::Stream& s) {
+        if (auto state = weak.lock()) state->serve_connection(s);
+      },
+      host, port, io_options));
+  return Server(std::move(st));
 }
 
 }  // namespace detail
@@ -278,20 +373,16 @@ void Server::wait_closed(SourceLocation where) { s_->io->wait_closed(where); }
 Server serve(Handler handler, std::string_view host, std::uint16_t port, ServeOptions options) {
   auto st = std::make_shared<detail::ServerState>();
   st->handler = std::move(handler);
-  st->options = options;
-  io::ServerOptions io_options;
-  io_options.backlog = options.backlog;
-  io_options.reuse_port = options.reuse_port;
-  io_options.tls = options.tls;
-  // Each connection co-owns the state while it runs; the io server holds only a weak
-  // reference (the state owns the io server: no cycle).
-  std::weak_ptr<detail::ServerState> weak = st;
-  st->io.emplace(io::start_server(
-      [weak](io::Stream& s) {
-        if (auto state = weak.lock()) state->serve_connection(s);
-      },
-      host, port, io_options));
-  return Server(std::move(st));
+  st->options = std::move(options);
+  return detail::start(std::move(st), host, port);
+}
+
+Server serve(Router app, std::string_view host, std::uint16_t port, ServeOptions options) {
+  auto st = std::make_shared<detail::ServerState>();
+  st->handler = [app](Request& req) { return app(req); };
+  st->router = std::move(app);
+  st->options = std::move(options);
+  return detail::start(std::move(st), host, port);
 }
 
 }  // namespace spindle::http

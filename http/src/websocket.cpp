@@ -2,6 +2,7 @@
 // error codes; a CancelledError from the stream underneath is an exception that leaves Beast's
 // state undefined, so it closes the connection before going on.
 #include <spindle/http/beast_stream.hpp>
+#include <spindle/http/router.hpp>
 #include <spindle/http/websocket.hpp>
 
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -108,6 +109,33 @@ WebSocket accept_websocket(Request& request, WebSocketOptions options) {
   c->upgraded = true;
   impl->run("WebSocket handshake", [&](auto& ec) { impl->ws.accept(request, ec); });
   return WebSocket(std::move(impl));
+}
+
+}  // namespace spindle::http
+
+// Router::websocket(): a GET route that upgrades and hands the WebSocket to fn.
+namespace spindle::http {
+
+Router& Router::add_websocket(std::string_view pattern,
+                              std::function<void(WebSocket&, Request&)> fn,
+                              WebSocketOptions options) {
+  RouteOptions o;
+  o.include_in_schema = false;
+  auto endpoint = detail::make_endpoint(
+      [fn = std::move(fn), options](Request& req) -> Response {
+        if (!websocket::is_upgrade(req)) {
+          throw HttpError(status::upgrade_required, "this is a WebSocket endpoint",
+                          {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}});
+        }
+        WebSocket ws = accept_websocket(req, options);
+        try {
+          fn(ws, req);
+        } catch (const WebSocketClosed&) {  // the client closed: a normal end
+        }
+        return response(status::ok);  // not sent: the connection is a WebSocket's
+      },
+      std::nullopt);
+  return add_route(verb::get, pattern, std::move(endpoint), std::move(o));
 }
 
 }  // namespace spindle::http

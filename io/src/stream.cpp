@@ -48,12 +48,26 @@ std::span<const char> Stream::receive(SourceLocation where) {
 bool Stream::fill(SourceLocation where) {
   const std::span<const char> got = receive(where);
   if (got.empty()) return false;
+  keep(got);
+  return true;
+}
+
+void Stream::keep(std::span<const char> got) {
   if (in_pos_ > 0) {  // drop what was returned before growing the buffer
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
   in_.append(got.data(), got.size());
-  return true;
+}
+
+bool Stream::wait_data(SourceLocation where) {
+  if (buffered() > 0) return true;
+  if (eof_) return false;
+  // As receive(), without flushing first: the output belongs to whoever writes.
+  const std::span<char> buf = detail::EpollReactor::current().scratch();
+  const std::size_t n = receive_into(std::as_writable_bytes(buf), where);
+  keep({buf.data(), n});
+  return n > 0;
 }
 
 void Stream::consume(std::size_t n) noexcept {

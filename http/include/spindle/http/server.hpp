@@ -3,6 +3,7 @@
 
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/unique_function.hpp>
+#include <spindle/http/request.hpp>
 #include <spindle/io/address.hpp>
 #include <spindle/io/tls.hpp>
 #include <spindle/loop.hpp>
@@ -22,14 +23,8 @@
 
 namespace spindle::http {
 
-namespace beast_http = boost::beast::http;
-/// A request as Beast parsed it: method(), target(), operator[](field), body(), ...
-using Request = beast_http::request<beast_http::string_body>;
 /// A response as Beast serializes it; serve() sets Content-Length and keep-alive itself.
 using Response = beast_http::response<beast_http::string_body>;
-using beast_http::field;
-using beast_http::status;
-using beast_http::verb;
 
 /// A response with `body` and `content_type`.
 SPINDLE_API Response response(status code, std::string body = {},

@@ -89,6 +89,11 @@ class SPINDLE_API Stream {
   std::string read_line(SourceLocation where = SourceLocation::current());
   /// True once the peer closed and the buffer is empty. asyncio: reader.at_eof()
   bool at_eof() const noexcept;
+  /// Parks until unread bytes are buffered (true) or the peer has ended the stream (false),
+  /// consuming nothing and, unlike the reads, leaving pending output alone: one task may
+  /// watch a connection for the peer going away while another writes to it. Cancellation:
+  /// nothing is lost. Throws std::system_error (ECONNRESET, ...).
+  bool wait_data(SourceLocation where = SourceLocation::current());
 
   /// Sends data; what the kernel does not take at once is buffered and sent by later calls.
   /// Parks while more than high_water bytes are buffered. asyncio: writer.write(data)
@@ -127,6 +132,7 @@ class SPINDLE_API Stream {
   std::span<const char> receive(SourceLocation where);  // next bytes; empty at end of stream
   std::size_t receive_into(std::span<std::byte> buf, SourceLocation where);  // 0: end
   bool fill(SourceLocation where);  // appends received bytes to in_; false at end of stream
+  void keep(std::span<const char> got);  // appends got to in_
   std::size_t buffered() const noexcept { return in_.size() - in_pos_; }
   void consume(std::size_t n) noexcept;  // drops n buffered bytes; frees a drained buffer
   std::string take(std::size_t n);       // the next n buffered bytes

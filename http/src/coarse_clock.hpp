@@ -1,0 +1,28 @@
+// The kernel's coarse monotonic clock (its tick, 1-4 ms, read in a few ns): for the times
+// spindle-http keeps per request or per connection (idle timeouts, heartbeats), where a
+// tick's precision is plenty and a clock read per request should cost nothing. Private.
+#pragma once
+
+#include <spindle/loop.hpp>
+
+#include <time.h>
+
+namespace spindle::http::detail {
+
+inline Clock::time_point coarse_now() noexcept {
+  timespec t;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return Clock::time_point(std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec));
+}
+
+/// The coarse clock's resolution: a wait measured on it may be short by up to this.
+inline Clock::duration coarse_tick() noexcept {
+  static const Clock::duration tick = [] {
+    timespec r{0, 4'000'000};
+    ::clock_getres(CLOCK_MONOTONIC_COARSE, &r);
+    return Clock::duration(std::chrono::seconds(r.tv_sec) + std::chrono::nanoseconds(r.tv_nsec));
+  }();
+  return tick;
+}
+
+}  // namespace spindle::http::detail
