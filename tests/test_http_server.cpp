@@ -34,18 +34,7 @@ http::Response echo(http::Request& req) {
                     std::to_string(req.body().size()) + " " + req.body().substr(0, 16));
 }
 
-/// Runs a command; returns {exit status, stdout}.
-std::pair<int, std::string> run(std::vector<std::string> argv, std::string input = {}) {
-  SubprocessOptions o;
-  o.in = Redirect::Pipe;
-  o.out = Redirect::Pipe;
-  o.err = Redirect::Pipe;
-  Process p = spindle::io::create_subprocess_exec(std::move(argv), o);
-  auto [out, err] = spindle::with_timeout(30s, [&] { return p.communicate(input); });
-  const int status = p.wait();
-  if (status != 0) BOOST_TEST_MESSAGE("stderr: " << err);
-  return {status, out};
-}
+using spindle_test::run;
 
 std::string url(const http::Server& s, const std::string& path = "/") {
   return "http://127.0.0.1:" + std::to_string(s.port()) + path;

@@ -24,8 +24,13 @@ namespace spindle::http {
 
 Response Next::operator()(Request& req) {
   if (first_ == last_) return terminal_(context_, req);
-  Next rest(first_ + 1, last_, terminal_, context_);
-  return (*first_)(req, rest);
+  Next rest(first_ + 1, last_, terminal_, mapper_, context_);
+  try {
+    return (*first_)(req, rest);
+  } catch (...) {  // thrown by this middleware: the one around it sees the response
+    if (auto r = mapper_(context_, std::current_exception(), req)) return std::move(*r);
+    throw;
+  }
 }
 
 namespace detail {
@@ -236,6 +241,17 @@ Response route_terminal(const void* context, Request& req) {
   return run_route(*c->state, *c->route, req);
 }
 
+std::optional<Response> route_mapper(const void* context, const std::exception_ptr& e,
+                                     Request& req) {
+  const auto* c = static_cast<const RouteContext*>(context);
+  return c->state->map_error(e, req, c->route);
+}
+
+std::optional<Response> router_mapper(const void* context, const std::exception_ptr& e,
+                                      Request& req) {
+  return static_cast<const RouterState*>(context)->map_error(e, req, nullptr);
+}
+
 Response error_response(const RouterState& s, HttpError e, Request& req) {
   if (!s.errors.empty()) {
     if (auto r = s.map_error(std::make_exception_ptr(e), req, nullptr)) return std::move(*r);
@@ -285,7 +301,8 @@ Response dispatch(const void* context, Request& req) {
   req.set_route(r.pattern, std::move(params));
   if (r.middleware.empty()) return run_route(s, r, req);
   const RouteContext c{&s, &r};
-  Next next(r.middleware.data(), r.middleware.data() + r.middleware.size(), &route_terminal, &c);
+  Next next(r.middleware.data(), r.middleware.data() + r.middleware.size(), &route_terminal,
+            &route_mapper, &c);
   return next(req);
 }
 
@@ -470,14 +487,9 @@ void Router::shutdown() {
 Response Router::operator()(Request& req) const {
   detail::RouterState& s = *s_;
   s.freeze();
-  if (s.middleware.empty()) return detail::dispatch(&s, req);
-  Next next(s.middleware.data(), s.middleware.data() + s.middleware.size(), &detail::dispatch, &s);
-  try {
-    return next(req);
-  } catch (...) {
-    if (auto r = s.map_error(std::current_exception(), req, nullptr)) return std::move(*r);
-    throw;
-  }
+  Next next(s.middleware.data(), s.middleware.data() + s.middleware.size(), &detail::dispatch,
+            &detail::router_mapper, &s);
+  return next(req);
 }
 
 bool Router::streams_body(const Request& req, std::optional<std::uint64_t>* limit) const {
@@ -489,5 +501,7 @@ bool Router::streams_body(const Request& req, std::optional<std::uint64_t>* limi
 }
 
 bool Router::has_body_options() const noexcept { return s_->body_options; }
+
+void Router::freeze() { s_->freeze(); }
 
 }  // namespace spindle::http

@@ -378,6 +378,7 @@ Server serve(Handler handler, std::string_view host, std::uint16_t port, ServeOp
 }
 
 Server serve(Router app, std::string_view host, std::uint16_t port, ServeOptions options) {
+  app.freeze();
   auto st = std::make_shared<detail::ServerState>();
   st->handler = [app](Request& req) { return app(req); };
   st->router = std::move(app);

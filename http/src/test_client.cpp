@@ -42,7 +42,10 @@ Headers with_json_type(const Headers& headers) {
 
 }  // namespace
 
-TestClient::TestClient(Router app) : app_(std::move(app)) { app_.startup(); }
+TestClient::TestClient(Router app) : app_(std::move(app)) {
+  app_.freeze();
+  app_.startup();
+}
 
 TestClient::~TestClient() {
   try {

@@ -13,6 +13,7 @@
 #include <spindle/spindle.hpp>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace spindle_test {
@@ -97,6 +98,21 @@ auto connect_when_listening(Connect connect) {
 /// closed at once, so not for a peer that accepts only one).
 inline void wait_listening(std::uint16_t port) {
   connect_when_listening([port] { return spindle::io::open_connection("127.0.0.1", port); });
+}
+
+/// Runs a command with `input` on its stdin (within 30 s); returns {exit status, stdout}. Its
+/// stderr goes to the test log when it fails.
+inline std::pair<int, std::string> run(std::vector<std::string> argv, std::string input = {}) {
+  using namespace std::chrono_literals;
+  spindle::io::SubprocessOptions o;
+  o.in = spindle::io::Redirect::Pipe;
+  o.out = spindle::io::Redirect::Pipe;
+  o.err = spindle::io::Redirect::Pipe;
+  spindle::io::Process p = spindle::io::create_subprocess_exec(std::move(argv), o);
+  auto [out, err] = spindle::with_timeout(30s, [&] { return p.communicate(input); });
+  const int status = p.wait();
+  if (status != 0) BOOST_TEST_MESSAGE("stderr: " << err);
+  return {status, out};
 }
 
 /// RunOptions with virtual time: sleeps and timeouts take no real time and fire in a fully

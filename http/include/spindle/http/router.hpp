@@ -53,18 +53,23 @@ using Middleware = std::function<Response(Request&, Next&)>;
 /// The rest of the middleware chain, ending with the route's handler.
 class SPINDLE_API Next {
  public:
-  /// Runs the rest of the chain for req and returns its response. Throws what it throws.
+  /// Runs the rest of the chain for req and returns its response. An exception a router's
+  /// error handlers map (HttpError, on_error types) comes back as its response, so every
+  /// middleware sees a response; any other exception passes through.
   Response operator()(Request& req);
 
   using Terminal = Response (*)(const void* context, Request& req);
-  Next(const Middleware* first, const Middleware* last, Terminal terminal,
+  using Mapper = std::optional<Response> (*)(const void* context, const std::exception_ptr& e,
+                                             Request& req);
+  Next(const Middleware* first, const Middleware* last, Terminal terminal, Mapper mapper,
        const void* context) noexcept
-      : first_(first), last_(last), terminal_(terminal), context_(context) {}
+      : first_(first), last_(last), terminal_(terminal), mapper_(mapper), context_(context) {}
 
  private:
   const Middleware* first_;
   const Middleware* last_;
   Terminal terminal_;
+  Mapper mapper_;
   const void* context_;
 };
 
@@ -205,6 +210,10 @@ class SPINDLE_API Router {
   /// Runs the shutdown hooks in order, in this task; every hook runs, the first exception is
   /// rethrown after.
   void shutdown();
+
+  /// Fixes the routes (serve(), run_app() and TestClient do it): adding a route, middleware
+  /// or error handler later throws std::logic_error. The OpenAPI document is built now.
+  void freeze();
 
   /// Answers one request: routing, middleware, the handler, error mapping. An exception no
   /// handler maps propagates (serve() answers it 500 and reports it).

@@ -260,6 +260,7 @@ Endpoint make_endpoint(F f, std::optional<status> code) {
       }
     };
     (add(std::type_identity<std::tuple_element_t<I, Args>>{}), ...);
+    (void)add;  // (a handler without arguments)
   }(std::make_index_sequence<n>{});
   response_info<typename callable<F>::result>(e.info);
   e.call = [f = std::move(f), code](Request& req) mutable {
