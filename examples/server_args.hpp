@@ -2,6 +2,7 @@
 //   --host H   (default 127.0.0.1)   --port N   (0 picks a free port)
 //   --tls-cert FILE --tls-key FILE   (serve TLS, for the servers that support it)
 //   --threads N   (N loops, one per thread, sharing the port; 0: one per CPU; default 1)
+//   --pg CONNINFO   (a PostgreSQL connection string, for the servers that use one)
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ struct ServerArgs {
   std::uint16_t port = 0;
   std::string tls_cert, tls_key;  // both set, or neither
   unsigned threads = 1;
+  std::string pg;
 };
 
 /// Parses --host/--port/--threads/--tls-cert/--tls-key; prints usage and exits with status 2 on
@@ -24,7 +26,7 @@ inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--host" || a == "--port" || a == "--tls-cert" || a == "--tls-key" ||
-         a == "--threads") &&
+         a == "--threads" || a == "--pg") &&
         i + 1 < argc) {
       const std::string v = argv[++i];
       if (a == "--threads") {
@@ -37,6 +39,8 @@ inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default
         args.threads = static_cast<unsigned>(n);
       } else if (a == "--host") {
         args.host = v;
+      } else if (a == "--pg") {
+        args.pg = v;
       } else if (a == "--tls-cert") {
         args.tls_cert = v;
       } else if (a == "--tls-key") {
@@ -53,7 +57,7 @@ inline ServerArgs parse_server_args(int argc, char** argv, std::uint16_t default
     } else {
       std::fprintf(stderr,
                    "usage: %s [--host H] [--port N] [--threads N] [--tls-cert FILE --tls-key "
-                   "FILE]\n",
+                   "FILE] [--pg CONNINFO]\n",
                    argv[0]);
       std::exit(2);
     }

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Runs a command with throwaway database servers of its own, then stops them.
 
-    db_servers.py [--pg] [--redis] -- command args...
+    db_servers.py [--pg] [--pg-sql FILE] [--redis] -- command args...
 
 --pg: a PostgreSQL cluster made with initdb in a temporary directory (run by the
 'postgres' user when we are root: PostgreSQL refuses root), listening on a Unix socket in
 that directory and on a free loopback port. Exports SPINDLE_PG (a libpq connection string
 for the socket), SPINDLE_PG_TCP (the same over TCP), SPINDLE_PG_PORT, SPINDLE_PG_BIN (the
 directory of pgbench and the other server programs).
+--pg-sql FILE: with --pg, runs FILE through psql once the server is up (a schema and its
+data, e.g. examples/techempower.sql).
 --redis: redis-server on a free loopback port and a Unix socket, persistence off. Exports
 SPINDLE_REDIS_PORT and SPINDLE_REDIS_SOCKET.
 
@@ -98,6 +100,14 @@ def start_pg(tmp, env, procs):
     env["SPINDLE_PG_BIN"] = bindir
 
 
+def load_sql(env, path):
+    psql = os.path.join(env["SPINDLE_PG_BIN"], "psql")
+    if not os.path.exists(psql):
+        psql = shutil.which("psql") or psql
+    subprocess.run([psql, "-q", "-v", "ON_ERROR_STOP=1", "-f", path, env["SPINDLE_PG"]],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def start_redis(tmp, env, procs):
     server = shutil.which("redis-server")
     if not server:
@@ -127,9 +137,17 @@ def start_redis(tmp, env, procs):
 def main():
     args = sys.argv[1:]
     if "--" not in args:
-        sys.exit("usage: db_servers.py [--pg] [--redis] -- command args...")
+        sys.exit("usage: db_servers.py [--pg] [--pg-sql FILE] [--redis] -- command args...")
     split = args.index("--")
     opts, command = args[:split], args[split + 1:]
+    sql = None
+    if "--pg-sql" in opts:
+        at = opts.index("--pg-sql")
+        if at + 1 >= len(opts):
+            sys.exit("db_servers: --pg-sql needs a file")
+        sql = opts[at + 1]
+        del opts[at:at + 2]
+        opts.append("--pg")
     unknown = set(opts) - {"--pg", "--redis"}
     if unknown or not command:
         sys.exit(f"db_servers: unknown options {sorted(unknown)} or no command")
@@ -140,6 +158,8 @@ def main():
     try:
         if "--pg" in opts:
             start_pg(tmp, env, procs)
+            if sql:
+                load_sql(env, sql)
         if "--redis" in opts:
             start_redis(tmp, env, procs)
         return subprocess.run(command, env=env).returncode

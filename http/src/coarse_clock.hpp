@@ -7,6 +7,8 @@
 
 #include <time.h>
 
+#include <string_view>
+
 namespace spindle::http::detail {
 
 inline Clock::time_point coarse_now() noexcept {
@@ -23,6 +25,30 @@ inline Clock::duration coarse_tick() noexcept {
     return Clock::duration(std::chrono::seconds(r.tv_sec) + std::chrono::nanoseconds(r.tv_nsec));
   }();
   return tick;
+}
+
+}  // namespace spindle::http::detail
+
+namespace spindle::http::detail {
+
+/// Now as an HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT"), formatted once a second per thread:
+/// what every response's Date field says (RFC 9110 6.6.1).
+inline std::string_view http_date_now() noexcept {
+  struct Cache {
+    time_t second = -1;
+    char text[32] = {};
+    std::size_t size = 0;
+  };
+  thread_local Cache cache;
+  timespec t;
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &t);
+  if (t.tv_sec != cache.second) {
+    tm parts{};
+    ::gmtime_r(&t.tv_sec, &parts);
+    cache.size = ::strftime(cache.text, sizeof cache.text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    cache.second = t.tv_sec;
+  }
+  return {cache.text, cache.size};
 }
 
 }  // namespace spindle::http::detail

@@ -52,6 +52,9 @@ Response respond(H& handler, Request& req) {
   }
 }
 
+/// Adds what serve() adds to every response: Date, and the Server field if configured.
+void stamp(Response& res, const ServeOptions& options);
+
 /// Runs a stream's producer into a string (a TestClient's whole body).
 std::string collect(Exchange& ex);
 

@@ -106,6 +106,7 @@ bool within(Clock::duration d, F f) {
 /// Answers `code` and ends the connection.
 void refuse(BeastStream& s, status code) {
   Response r = text(std::string(beast_http::obsolete_reason(code)) + "\n", code);
+  r.set(field::date, http_date_now());
   r.keep_alive(false);
   r.prepare_payload();
   boost::system::error_code ec;
@@ -301,6 +302,7 @@ void ServerState::serve_connection(io::Stream& stream) {
                 (options.max_requests_per_connection == 0 ||
                  served < options.max_requests_per_connection) &&
                 (!body || body->done());  // an unread body: no telling where the next request starts
+    stamp(res, options);
     if (ex.streams(res)) {
       if (!send_stream(bs, req, res, ex, keep, !body || body->done())) return;
       continue;
@@ -315,6 +317,13 @@ void ServerState::serve_connection(io::Stream& stream) {
       beast_http::write(bs, res, ec);
     }
     if (ec || !keep) return;
+  }
+}
+
+void stamp(Response& res, const ServeOptions& options) {
+  if (res.find(field::date) == res.end()) res.set(field::date, http_date_now());
+  if (!options.server_header.empty() && res.find(field::server) == res.end()) {
+    res.set(field::server, options.server_header);
   }
 }
 

@@ -116,6 +116,7 @@ Response TestClient::send(Request req) {
     ex.body = &*body;
   }
   Response res = detail::respond(app_, req);
+  detail::stamp(res, {});
   res.version(11);
   res.keep_alive(req.keep_alive());
   if (ex.streams(res)) {

@@ -54,6 +54,8 @@ struct ServeOptions {
   std::size_t max_requests_per_connection = 0;
   /// How long a kept-alive connection may wait for its next request.
   Clock::duration idle_timeout = std::chrono::seconds(60);
+  /// Sent as the Server field of every response when not empty ("spindle", say).
+  std::string server_header{};
   /// From a request's first byte to the end of its header; past it: 408, closed.
   Clock::duration header_timeout = std::chrono::seconds(30);
   /// How long receiving a request's body may take; past it: 408, closed.
@@ -92,7 +94,8 @@ using Handler = spindle::detail::UniqueFunction<Response(Request&)>;
 /// Listens on host:port (0: a free port) and serves HTTP/1.1 (HTTPS with options.tls), each
 /// connection in a task of its own: keep-alive, pipelining, chunked request bodies,
 /// `Expect: 100-continue`, HEAD. handler(request) runs in the connection's task and may
-/// block; its response gets Content-Length and the request's keep-alive. A handler that
+/// block; its response gets Content-Length, the request's keep-alive and a Date field (and
+/// options.server_header) unless it has its own. A handler that
 /// throws gets the client a 500 and the exception goes to the loop's exception handler.
 /// Malformed requests get 400, oversized headers 431, oversized bodies 413, slow ones 408;
 /// each closes its connection, and the server serves on. Throws std::system_error (bind,
