@@ -3,14 +3,15 @@
 //   /plaintext           "Hello, World!" (text/plain)
 //   /json                {"message":"Hello, World!"}, serialized per request
 //   /db                  one random row of World as {"id":..,"randomNumber":..}
-//   /queries?queries=N   N random rows, one query each (N clamped to 1..500; not a number: 1)
+//   /queries?queries=N   N random rows, one query each (N clamped to 1..500; not a number: 1),
+//                        sent together in pipeline mode (--sequential: one at a time)
 //   /fortunes            every Fortune plus one added now, sorted by message, as an HTML table
 //                        (messages escaped)
 //   /updates?queries=N   N random rows read one by one, each given a new random number, then
 //                        written back in one statement
 // Every response has Server and Date fields. Each loop has its own pool of connections, made
 // in the loop's startup hook. Tables: examples/techempower.sql.
-// Usage: techempower [--host H] [--port N] [--threads N] --pg CONNINFO
+// Usage: techempower [--host H] [--port N] [--threads N] --pg CONNINFO [--sequential]
 //        (SIGINT/SIGTERM stops it)
 #include <spindle/http.hpp>
 #include <spindle/pg.hpp>
@@ -69,9 +70,44 @@ pg::Result prepared(pg::Connection& c, const char* name, const char* sql, const 
   }
 }
 
+constexpr const char* kSelectWorld = "SELECT id, randomnumber FROM world WHERE id = $1";
+
+World world_of(const pg::Result& r) { return {std::stoi(*r.get(0, 0)), std::stoi(*r.get(0, 1))}; }
+
 World select_world(pg::Connection& c, int id) {
-  pg::Result r = prepared(c, "world", "SELECT id, randomnumber FROM world WHERE id = $1", id);
-  return {std::stoi(*r.get(0, 0)), std::stoi(*r.get(0, 1))};
+  return world_of(prepared(c, "world", kSelectWorld, id));
+}
+
+// --sequential: one round trip per query, as the FastAPI, aiohttp and Go servers of
+// perf/bench_web do (their drivers have no pipelining); by default a request's queries go
+// to the server together (libpq's pipeline mode, which TechEmpower's rules allow).
+bool sequential = false;
+
+/// n random rows, each read by a query of its own.
+std::vector<World> select_worlds(pg::Connection& c, int n) {
+  std::vector<World> worlds;
+  worlds.reserve(static_cast<std::size_t>(n));
+  if (sequential) {
+    for (int i = 0; i < n; ++i) worlds.push_back(select_world(c, random_id()));
+    return worlds;
+  }
+  std::vector<int> ids(static_cast<std::size_t>(n));
+  for (int& id : ids) id = random_id();
+  const auto run = [&] {
+    return c.pipeline([&](pg::Pipeline& p) {
+      for (int id : ids) p.execute("world", id);
+    });
+  };
+  std::vector<pg::Result> results;
+  try {
+    results = run();
+  } catch (const pg::Error& e) {  // the connection's first pipeline: prepare, then again
+    if (e.sqlstate() != "26000") throw;
+    c.prepare("world", kSelectWorld);
+    results = run();
+  }
+  for (const pg::Result& r : results) worlds.push_back(world_of(r));
+  return worlds;
 }
 
 /// The `queries` parameter as the specification reads it: 1 to 500, 1 when not a number.
@@ -122,9 +158,7 @@ http::Response fortunes() {
 
 std::vector<World> updates(int n) {
   auto c = pool->acquire();
-  std::vector<World> worlds;
-  worlds.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) worlds.push_back(select_world(*c, random_id()));
+  std::vector<World> worlds = select_worlds(*c, n);
   for (World& w : worlds) w.randomNumber = random_id();
   // Written back in id order in one statement (rows locked in one order: no deadlocks
   // between concurrent requests).
@@ -132,8 +166,12 @@ std::vector<World> updates(int n) {
   std::sort(sorted.begin(), sorted.end(), [](const World& a, const World& b) { return a.id < b.id; });
   std::string ids = "{", numbers = "{";
   for (const World& w : sorted) {
-    ids += (ids.size() > 1 ? "," : "") + std::to_string(w.id);
-    numbers += (numbers.size() > 1 ? "," : "") + std::to_string(w.randomNumber);
+    if (ids.size() > 1) {
+      ids += ',';
+      numbers += ',';
+    }
+    ids += std::to_string(w.id);
+    numbers += std::to_string(w.randomNumber);
   }
   prepared(*c, "update",
            "UPDATE world SET randomnumber = v.r FROM "
@@ -153,10 +191,7 @@ http::Router app(const std::string& conninfo) {
   app.get("/queries", [](http::Request& req) {
     const int n = queries(req);
     auto c = pool->acquire();
-    std::vector<World> worlds;
-    worlds.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) worlds.push_back(select_world(*c, random_id()));
-    return worlds;
+    return select_worlds(*c, n);
   });
   app.get("/fortunes", [] { return fortunes(); });
   app.get("/updates", [](http::Request& req) { return updates(queries(req)); });
@@ -168,9 +203,14 @@ http::Router app(const std::string& conninfo) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[argc - 1]) == "--sequential") {
+    sequential = true;
+    --argc;
+  }
   const ServerArgs args = parse_server_args(argc, argv, 8080);
   if (args.pg.empty()) {
-    std::fprintf(stderr, "usage: %s [--host H] [--port N] [--threads N] --pg CONNINFO\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--host H] [--port N] [--threads N] --pg CONNINFO [--sequential]\n",
+                 argv[0]);
     return 2;
   }
   try {

@@ -83,9 +83,9 @@ inline std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-/// Waits (up to 4 s) until something accepts connections on port.
-inline void wait_listening(std::uint16_t port) {
-  for (int i = 0; i < 200; ++i) {
+/// Waits (up to `seconds`) until something accepts connections on port.
+inline void wait_listening(std::uint16_t port, int seconds = 4) {
+  for (int i = 0; i < seconds * 50; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -239,16 +239,42 @@ struct WrkRun {
   double requests, seconds, cpu_s;
 };
 
-/// wrk (one thread, pinned to CPU 1) against url with `conns` connections; with
-/// new_connections every request asks for Connection: close. With `threads` > 1, wrk runs
-/// that many threads on every CPU. Throws if wrk saw errors.
-inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false,
-                      int threads = 1) {
-  const ProgramRun r =
-      run_pinned("wrk -t" + std::to_string(threads) + " -c" + std::to_string(conns) + " -d" +
-                     std::to_string(load_seconds()) + "s" +
-                     (new_connections ? " -H 'Connection: close'" : "") + " " + url,
-                 threads > 1 ? all_cpus() : "1");
+/// How run_wrk() loads a server.
+struct WrkOptions {
+  int conns = 100;
+  /// wrk threads: one, pinned to CPU 1; more run on every CPU.
+  int threads = 1;
+  /// Every request asks for Connection: close.
+  bool new_connections = false;
+  /// Requests sent back to back on each connection before their responses are read (HTTP
+  /// pipelining, through a Lua script of ours); 1: none.
+  int pipeline = 1;
+  /// How long; 0: load_seconds().
+  int seconds = 0;
+};
+
+/// The Lua script that makes wrk pipeline `depth` requests per round trip.
+inline std::string pipeline_script() {
+  const std::string path = scratch_dir() + "/pipeline.lua";
+  std::ofstream(path) << "init = function(args)\n"
+                         "  local depth = tonumber(args[1]) or 1\n"
+                         "  local batch = {}\n"
+                         "  for i = 1, depth do batch[i] = wrk.format() end\n"
+                         "  pipelined = table.concat(batch)\n"
+                         "end\n"
+                         "request = function() return pipelined end\n";
+  return path;
+}
+
+/// wrk against url as `o` says. Throws if wrk saw errors or non-2xx answers.
+inline WrkRun run_wrk(const std::string& url, const WrkOptions& o) {
+  std::string command = "wrk -t" + std::to_string(o.threads) + " -c" + std::to_string(o.conns) +
+                        " -d" + std::to_string(o.seconds > 0 ? o.seconds : load_seconds()) + "s" +
+                        (o.new_connections ? " -H 'Connection: close'" : "");
+  if (o.pipeline > 1) command += " -s " + pipeline_script();
+  command += " " + url;
+  if (o.pipeline > 1) command += " -- " + std::to_string(o.pipeline);
+  const ProgramRun r = run_pinned(command, o.threads > 1 ? all_cpus() : "1");
   std::smatch m;
   if (!std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) {
     throw std::runtime_error("wrk said: " + r.out);
@@ -257,6 +283,18 @@ inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = 
     throw std::runtime_error("wrk saw errors: " + r.out);
   }
   return {std::stod(m[1]), r.seconds, r.cpu_s};
+}
+
+/// wrk (one thread, pinned to CPU 1) against url with `conns` connections; with
+/// new_connections every request asks for Connection: close. With `threads` > 1, wrk runs
+/// that many threads on every CPU. Throws if wrk saw errors.
+inline WrkRun run_wrk(const std::string& url, int conns, bool new_connections = false,
+                      int threads = 1) {
+  WrkOptions o;
+  o.conns = conns;
+  o.new_connections = new_connections;
+  o.threads = threads;
+  return run_wrk(url, o);
 }
 
 /// Throughput and CPU of one client: operations per wall second and per client CPU second.

@@ -1,6 +1,6 @@
 // spindle::pg against a real PostgreSQL server started by tests/db_servers.py (SPINDLE_PG):
-// parameters and results, errors, prepared statements, transactions, cancellation on the
-// server, LISTEN/NOTIFY, the pool, a connection lost mid-query.
+// parameters and results, errors, prepared statements, pipelines, transactions, cancellation
+// on the server, LISTEN/NOTIFY, the pool, a connection lost mid-query.
 #include <spindle/pg.hpp>
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
@@ -147,6 +147,57 @@ SPINDLE_REALTIME_TEST_CASE(prepared_statements) {
   BOOST_TEST(sqlstate_of([&] { conn.execute("missing", 1); }) == "26000");
   BOOST_TEST(sqlstate_of([&] { conn.prepare("add", "SELECT 1"); }) == "42P05");  // already exists
   BOOST_TEST(value(conn.execute("add", 1, 1)) == "2");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_pipeline_sends_its_statements_together_and_returns_results_in_order) {
+  auto conn = pg::connect(conninfo());
+  conn.query("CREATE TEMP TABLE piped (n int)");
+  conn.prepare("double_it", "SELECT $1::int * 2");
+  const auto results = conn.pipeline([](pg::Pipeline& p) {
+    p.query("SELECT $1::int + 1", 41).query("INSERT INTO piped VALUES ($1), ($2)", 1, 2);
+    p.execute("double_it", 21).query("SELECT count(*) FROM piped");
+  });
+  BOOST_REQUIRE(results.size() == 4u);
+  BOOST_TEST(value(results[0]) == "42");
+  BOOST_TEST(results[1].affected() == 2u);
+  BOOST_TEST(value(results[2]) == "42");
+  BOOST_TEST(value(results[3]) == "2");
+  BOOST_TEST(conn.pipeline([](pg::Pipeline&) {}).empty());
+  BOOST_TEST(value(conn.query("SELECT 'after'")) == "after");  // out of pipeline mode again
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_failing_pipeline_statement_skips_the_rest_and_undoes_the_pipeline) {
+  auto conn = pg::connect(conninfo());
+  conn.query("CREATE TEMP TABLE piped (n int PRIMARY KEY)");
+  try {
+    conn.pipeline([](pg::Pipeline& p) {
+      p.query("INSERT INTO piped VALUES (1)").query("INSERT INTO piped VALUES (1)");
+      p.query("INSERT INTO piped VALUES (2)").query("SELECT 1");
+    });
+    BOOST_ERROR("no error");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "23505");
+    BOOST_TEST(std::string(e.what()).find("pipeline statement 2 of 4: duplicate key") !=
+               std::string::npos, e.what());
+  }
+  // One implicit transaction: the first insert was undone, the third never ran.
+  BOOST_TEST(value(conn.query("SELECT count(*) FROM piped")) == "0");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_pipeline_is_drained_and_the_connection_goes_on) {
+  auto conn = pg::connect(conninfo());
+  const auto t0 = spindle::Loop::current().time();
+  BOOST_CHECK_THROW(spindle::with_timeout(200ms, [&] {
+                      conn.pipeline([](pg::Pipeline& p) {
+                        p.query("SELECT 1").query("SELECT pg_sleep(30)").query("SELECT 3");
+                      });
+                    }),
+                    spindle::TimeoutError);
+  BOOST_TEST(seconds_since(t0) < 10.0);  // cancelled on the server, not waited out
+  BOOST_TEST(conn.is_open());
+  BOOST_TEST(value(conn.query("SELECT 'usable'")) == "usable");
+  const auto again = conn.pipeline([](pg::Pipeline& p) { p.query("SELECT 5"); });
+  BOOST_TEST(value(again.at(0)) == "5");
 }
 
 SPINDLE_REALTIME_TEST_CASE(transactions_commit_roll_back_and_nest) {

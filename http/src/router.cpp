@@ -16,6 +16,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "router_state.hpp"
@@ -170,6 +171,24 @@ Response render(const HttpError& e) {
   return r;
 }
 
+/// True for a target made only of characters an origin-form target may hold as they are,
+/// without escapes ('%') or a fragment: valid as it stands, its segments need no decoding.
+bool plain_origin_form(std::string_view target) {
+  static constexpr auto table = [] {
+    std::array<bool, 256> ok{};
+    for (int c = 'a'; c <= 'z'; ++c) ok[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) ok[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) ok[static_cast<std::size_t>(c)] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=:@/?")) ok[static_cast<unsigned char>(c)] = true;
+    return ok;
+  }();
+  if (target.empty() || target.front() != '/') return false;
+  for (const char c : target) {
+    if (!table[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
 /// What a request's target leads to.
 struct Lookup {
   enum Outcome { found, no_path, no_method, bad_target, any_options } outcome = no_path;
@@ -185,7 +204,9 @@ Lookup lookup(const RouterState& s, const Request& req, std::string* redirect) {
     return l;
   }
   std::string_view path;
-  if (!target.empty() && target.front() == '/') {
+  if (plain_origin_form(target)) {  // the usual target: nothing to check or decode
+    path = target.substr(0, target.find('?'));
+  } else if (!target.empty() && target.front() == '/') {
     const auto u = boost::urls::parse_origin_form(target);
     if (!u) return l.outcome = Lookup::bad_target, l;
     path = u->encoded_path();

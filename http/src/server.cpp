@@ -206,6 +206,9 @@ class ParserBody final : public BodyReader {
 
 bool send_stream(BeastStream& bs, Request& req, Response& res, Exchange& ex, bool keep,
                  bool watch);
+namespace {
+bool send_response(io::Stream& stream, const Response& res, bool with_body);
+}
 
 void ServerState::serve_connection(io::Stream& stream) {
   Connection conn(&stream, spindle::current_task());
@@ -310,15 +313,39 @@ void ServerState::serve_connection(io::Stream& stream) {
     res.version(11);  // HTTP/1.1 whatever the client spoke (1.0 gets Connection: close), as nginx
     res.keep_alive(keep);
     res.prepare_payload();
-    if (req.method() == verb::head) {  // the header a GET would get, without the body
-      beast_http::response_serializer<beast_http::string_body> sr{res};
-      beast_http::write_header(bs, sr, ec);
-    } else {
-      beast_http::write(bs, res, ec);
-    }
-    if (ec || !keep) return;
+    // HEAD: the header a GET would get, without the body.
+    if (!send_response(stream, res, req.method() != verb::head) || !keep) return;
   }
 }
+
+namespace {
+/// The status line, the fields and (with_body) the body, in one buffer this thread keeps,
+/// sent in one write: what Beast's serializer would send, without its buffer-sequence
+/// machinery. False if the connection failed.
+bool send_response(io::Stream& stream, const Response& res, bool with_body) {
+  thread_local std::string out;
+  out.clear();
+  const unsigned code = res.result_int();
+  const auto reason = res.reason().empty() ? beast_http::obsolete_reason(res.result()) : res.reason();
+  const char line[] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ',
+                       static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                       static_cast<char>('0' + code % 10), ' '};
+  out.append(line, sizeof line).append(reason.data(), reason.size()).append("\r\n");
+  for (const auto& f : res) {
+    out.append(f.name_string().data(), f.name_string().size()).append(": ");
+    out.append(f.value().data(), f.value().size()).append("\r\n");
+  }
+  out.append("\r\n");
+  if (with_body) out.append(res.body());
+  try {
+    stream.write(out);
+    stream.drain();
+    return true;
+  } catch (const std::system_error&) {  // the peer is gone
+    return false;
+  }
+}
+}  // namespace
 
 void stamp(Response& res, const ServeOptions& options) {
   if (res.find(field::date) == res.end()) res.set(field::date, http_date_now());

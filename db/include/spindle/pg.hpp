@@ -84,6 +84,35 @@ struct Notification {
   int sender_pid = 0;
 };
 
+/// Statements sent together in pipeline mode (Connection::pipeline()): queued, then written in
+/// one go and their results read in one pass, so N statements cost one round trip.
+class SPINDLE_API Pipeline {
+ public:
+  /// Queues one statement, `$1`, `$2`, ... taking params (converted as Connection::query()
+  /// converts them). Returns *this.
+  template <class... P>
+  Pipeline& query(std::string_view sql, const P&... params) {
+    return add(false, sql, {db::to_value(params)...});
+  }
+  /// Queues the prepared statement `name` with params. Returns *this.
+  template <class... P>
+  Pipeline& execute(std::string_view name, const P&... params) {
+    return add(true, name, {db::to_value(params)...});
+  }
+  /// How many statements are queued.
+  std::size_t size() const noexcept { return items_.size(); }
+
+ private:
+  friend class Connection;
+  struct Item {
+    bool prepared;
+    std::string text;  // SQL, or a prepared statement's name
+    std::vector<db::Value> params;
+  };
+  Pipeline& add(bool prepared, std::string_view text, std::vector<db::Value> params);
+  std::vector<Item> items_;
+};
+
 /// One connection to a server. Used by one task at a time (a Pool shares connections
 /// between tasks). Every call that waits for the server parks the task and is a cancellation
 /// point: a cancelled (or timed-out) statement is cancelled on the server too (libpq's cancel
@@ -124,6 +153,21 @@ class SPINDLE_API Connection {
   /// execute() with the parameters already converted.
   Result execute_values(std::string_view name, std::span<const db::Value> params,
                         SourceLocation where = SourceLocation::current());
+
+  /// Runs the statements fn(pipeline) queues in one round trip (libpq's pipeline mode) and
+  /// returns their results in order. They run as one implicit transaction: if one fails,
+  /// PostgreSQL skips the rest and undoes what ran, and this throws Error with the server's
+  /// SQLSTATE, naming the statement ("pipeline statement 3 of 20: ..."). Cancellation: as
+  /// query() (the server cancels, the results are drained, the connection stays usable).
+  /// Throws std::logic_error if the connection is closed or busy.
+  template <class F>
+  std::vector<Result> pipeline(F&& fn, SourceLocation where = SourceLocation::current()) {
+    Pipeline p;
+    fn(p);
+    return run(p, where);
+  }
+  /// Runs statements queued in p, as pipeline().
+  std::vector<Result> run(Pipeline& p, SourceLocation where = SourceLocation::current());
 
   /// Runs fn(*this) in a transaction and returns what it returns: BEGIN, then COMMIT when fn
   /// returns, or ROLLBACK (cancellation held back meanwhile) when it throws or the task is

@@ -1,0 +1,216 @@
+// spindle::pg's connection internals, shared by pg.cpp (statements, transactions, the pool)
+// and pg_pipeline.cpp (pipeline mode). Private to spindle-pg.
+#pragma once
+
+#include <spindle/cancel.hpp>
+#include <spindle/errors.hpp>
+#include <spindle/io/wait.hpp>
+#include <spindle/pg.hpp>
+#include <spindle/thread.hpp>
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace spindle::pg {
+
+using namespace std::chrono_literals;
+
+// How long cleanup after a cancellation (flushing, draining, ROLLBACK) may take before the
+// connection is given up as broken and closed.
+inline constexpr auto kCleanupLimit = 10s;
+
+/// libpq's message without its trailing newline.
+inline std::string message_of(const char* m) {
+  std::string s = m ? m : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+struct Connection::Impl {
+  PGconn* conn = nullptr;
+  // libpq's socket, registered with the loop once connected: one epoll_ctl per wait. Level-
+  // triggered, since libpq may stop reading before the socket is drained.
+  std::optional<io::FdWaiter> sock;
+  int depth = 0;  // transactions and savepoints opened by transaction()
+
+  ~Impl() { finish(); }
+
+  /// Closes the connection (the socket's registration first, while its fd is open).
+  void finish() noexcept {
+    sock.reset();
+    if (conn) PQfinish(conn);
+    conn = nullptr;
+  }
+
+  PGconn* require(const char* what) const {
+    if (!conn) throw std::logic_error(std::string("pg::Connection::") + what + ": the connection is closed");
+    return conn;
+  }
+
+  /// The connection's failure as an Error (08006), closing it: libpq cannot go on.
+  [[noreturn]] void lost(const char* what) {
+    const std::string m = message_of(PQerrorMessage(conn));
+    finish();
+    throw Error("08006", std::string(what) + ": " + (m.empty() ? "connection lost" : m));
+  }
+
+  /// Sends what libpq has buffered, parking while the socket is full. The server may be
+  /// writing to us meanwhile (notices), so its input is consumed as it comes.
+  void flush(const char* what, SourceLocation where) {
+    for (;;) {
+      const int r = PQflush(conn);
+      if (r == 0) return;
+      if (r < 0) lost(what);
+      if (!sock->wait_writable(50ms, where) && !PQconsumeInput(conn)) lost(what);
+    }
+  }
+
+  /// Collects the results of what was sent: the last one, or the first error as Error.
+  Result collect(const char* what, SourceLocation where) {
+    // Owned here until returned: a cancellation or a lost connection may come between two
+    // results of a multi-statement query.
+    using Owned = std::unique_ptr<PGresult, decltype(&PQclear)>;
+    Owned last(nullptr, PQclear), error(nullptr, PQclear);
+    for (;;) {
+      while (PQisBusy(conn)) {
+        sock->wait_readable(where);
+        if (!PQconsumeInput(conn)) lost(what);
+      }
+      Owned r(PQgetResult(conn), PQclear);
+      if (!r) break;
+      const auto st = PQresultStatus(r.get());
+      if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+        if (!error) error = std::move(r);
+      } else if (st == PGRES_COPY_IN) {
+        // COPY needs calls of its own: end it from our side (the server answers with an
+        // error result, collected next) so the connection stays usable.
+        if (PQputCopyEnd(conn, "COPY FROM STDIN is not supported by spindle::pg") < 0) lost(what);
+        flush(what, where);
+      } else if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+        skip_copy_out(what, where);  // then the COPY's own result follows
+        if (!error) error.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+      } else {
+        last = std::move(r);
+      }
+    }
+    if (error) {
+      const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
+      const char* primary = PQresultErrorField(error.get(), PG_DIAG_MESSAGE_PRIMARY);
+      std::string m = message_of(primary ? primary : PQresultErrorMessage(error.get()));
+      if (m.empty()) m = "COPY TO STDOUT is not supported by spindle::pg";
+      throw Error(state ? state : "0A000", m);
+    }
+    return Result(last.release());
+  }
+
+  /// Reads and drops the rows of a COPY ... TO STDOUT.
+  void skip_copy_out(const char* what, SourceLocation where) {
+    for (;;) {
+      char* row = nullptr;
+      const int n = PQgetCopyData(conn, &row, 1);
+      if (row) PQfreemem(row);
+      if (n > 0) continue;
+      if (n == -1) return;
+      if (n == -2) lost(what);
+      sock->wait_readable(where);
+      if (!PQconsumeInput(conn)) lost(what);
+    }
+  }
+
+  /// After a cancellation inside a statement: finishes sending it, asks the server to cancel
+  /// it (PQcancel blocks, so it runs on the thread pool), and drains its results, with the
+  /// task's cancellation held back; closes the connection if that takes too long or fails.
+  void abandon(SourceLocation where) noexcept {
+    CancelShield shield;
+    const auto deadline = std::chrono::steady_clock::now() + kCleanupLimit;
+    try {
+      while (PQflush(conn) == 1) {
+        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
+        sock->wait_writable(50ms, where);
+      }
+      if (PQisBusy(conn)) {
+        PGcancel* cancel = PQgetCancel(conn);
+        if (cancel) {
+          to_thread([cancel] {
+            char err[256];
+            PQcancel(cancel, err, sizeof err);
+            PQfreeCancel(cancel);
+          });
+        }
+      }
+      for (;;) {
+        while (PQisBusy(conn)) {
+          const auto left = deadline - std::chrono::steady_clock::now();
+          if (left <= 0s || !sock->wait_readable(left, where)) {
+            throw std::runtime_error("drain");
+          }
+          if (!PQconsumeInput(conn)) throw std::runtime_error("drain");
+        }
+        PGresult* r = PQgetResult(conn);
+        if (!r) break;
+        const auto st = PQresultStatus(r);
+        PQclear(r);
+        // A COPY in the middle: not worth finishing; the connection is closed.
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+          throw std::runtime_error("copy");
+        }
+      }
+    } catch (...) {
+      finish();
+    }
+  }
+
+  /// Reads the next result, parking while libpq needs more input (pipeline mode).
+  PGresult* next_result(const char* what, SourceLocation where);
+  /// After a cancellation in pipeline mode: asks the server to cancel, drains to the Sync and
+  /// leaves pipeline mode, cancellation held back; closes the connection if that fails or
+  /// takes too long.
+  void abandon_pipeline(SourceLocation where) noexcept;
+
+  /// Sends with `send` (one of libpq's PQsend* calls), then collects the result; on
+  /// cancellation abandons the statement and rethrows.
+  template <class Send>
+  Result run(const char* what, SourceLocation where, Send send) {
+    require(what);
+    if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
+      throw std::logic_error(std::string("pg::Connection::") + what +
+                             ": another task's statement is still running on this connection "
+                             "(a connection serves one task at a time; share a Pool instead)");
+    }
+    if (!send()) {
+      const auto st = PQstatus(conn);
+      if (st == CONNECTION_BAD) lost(what);
+      throw Error("08000", std::string(what) + ": " + message_of(PQerrorMessage(conn)));
+    }
+    try {
+      flush(what, where);
+      return collect(what, where);
+    } catch (const CancelledError&) {
+      abandon(where);
+      throw;
+    }
+  }
+};
+
+/// params as libpq takes them: a C string per value, nullptr for NULL.
+struct TextParams {
+  std::vector<std::optional<std::string>> text;
+  std::vector<const char*> ptrs;
+  explicit TextParams(std::span<const db::Value> params) {
+    text.reserve(params.size());
+    ptrs.reserve(params.size());
+    for (const auto& p : params) {
+      text.push_back(db::to_text(p));
+      ptrs.push_back(text.back() ? text.back()->c_str() : nullptr);
+    }
+  }
+  int count() const { return static_cast<int>(ptrs.size()); }
+};
+
+}  // namespace spindle::pg
