@@ -100,6 +100,7 @@ http::Router make_app(const std::string& site) {
   app.post("/small", [](http::Request& req) { return std::to_string(req.body().size()); },
            {.body_limit = 10});
   app.static_files("/static", site);
+  app.websocket("/ws", [](http::WebSocket& ws) { ws.write_text("hello"); });
   app.use(http::gzip(1000));
   app.use(http::cors({.allow_origins = {"https://ui.example"}}));
   app.openapi("/openapi.json", "Todos", "1.0");
@@ -195,6 +196,8 @@ SPINDLE_REALTIME_TEST_CASE(test_client_and_a_real_socket_give_the_same_responses
       {http::verb::get, "/static/", {}, ""},
       {http::verb::get, "/static/big.bin", {{"Range", "bytes=10-19"}}, ""},
       {http::verb::get, "/static/nothing.txt", {}, ""},
+      {http::verb::get, "/static/big.bin", {{"Range", "bytes=99999999-"}}, ""},
+      {http::verb::get, "/ws", {}, ""},
       {http::verb::post, "/upload", {}, std::string(100000, 'u')},
       {http::verb::post, "/small", {}, "0123456789A"},
   };
@@ -260,6 +263,8 @@ SPINDLE_REALTIME_TEST_CASE(curl_gets_each_4xx_and_the_traversal_attempts_get_404
   BOOST_TEST(code({url(srv, "/todos/abc")}) == "422");
   BOOST_TEST(code({"-d", "0123456789ABC", url(srv, "/small")}) == "413");
   BOOST_TEST(code({url(srv, "/todos/%zz")}) == "400");
+  BOOST_TEST(code({"-r", "99999999-", url(srv, "/static/big.bin")}) == "416");
+  BOOST_TEST(code({url(srv, "/ws")}) == "426");
   for (const char* path : {"/static/../secret.txt", "/static/%2e%2e/secret.txt",
                            "/static/..%2fsecret.txt", "/static/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
                            "/static/big.bin%00", "/static/./../secret.txt"}) {

@@ -46,8 +46,12 @@ std::pair<std::string, bool> Schemas::name(const std::type_info& type) {
   }
   std::string name = component_name(base);
   if (const auto taken = owners_.find(name); taken != owners_.end() && taken->second != type) {
-    std::string qualified = full;  // two types of that name: "app.Todo", "admin.Todo"
-    for (std::size_t at; (at = qualified.find("::")) != std::string::npos;) qualified.replace(at, 2, ".");
+    std::string qualified;  // two types of that name: "app.Todo", "admin.Todo"
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      const bool scope = full.compare(i, 2, "::") == 0;
+      qualified += scope ? '.' : full[i];
+      i += scope ? 1 : 0;
+    }
     name = component_name(qualified);
   }
   names_.emplace(type, name);
@@ -157,7 +161,10 @@ boost::json::value openapi_document(const RouterState& state, const OpenApiSpec&
   for (const auto& r : state.routes) {
     if (!r->options.include_in_schema) continue;
     std::string path = r->pattern;  // OpenAPI has no catch-all syntax: {path...} is {path}
-    if (r->catch_all) path.replace(path.rfind("...}"), 4, "}");
+    if (r->catch_all) {
+      path.resize(path.size() - 4);  // (the catch-all is the last segment)
+      path += '}';
+    }
     std::string method(beast_http::to_string(r->method));
     for (char& c : method) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     boost::json::value& entry = paths[path];

@@ -4,9 +4,9 @@
 // both match. The request's target is checked and split with Boost.URL, each segment
 // percent-decoded before matching (an encoded slash stays inside its segment).
 //
-// Errors become responses at two depths: around each route's handler (so middleware sees
-// them as responses: CORS headers on a 404, an access log line for a 422) and around the whole
-// chain (for what middleware throws). An exception nothing maps passes on to serve().
+// Errors become responses where they are thrown: around each route's handler and around each
+// middleware (Next), so every middleware sees a response (CORS headers on a 404, an access
+// log line for a 422). An exception nothing maps passes on to serve().
 //
 // The routes are fixed at the first request (freeze), after which the state is only read:
 // run_app's loops share one Router.

@@ -85,5 +85,7 @@ async def updates(request: Request):
         for _ in range(n):
             row = await statement.fetchrow(random.randint(1, 10000))
             worlds.append({"id": row[0], "randomNumber": random.randint(1, 10000)})
-        await conn.executemany(WRITE, sorted((w["randomNumber"], w["id"]) for w in worlds))
+        # In id order: concurrent requests lock rows in one order (no deadlocks).
+        await conn.executemany(WRITE, sorted(((w["randomNumber"], w["id"]) for w in worlds),
+                                             key=lambda row: row[1]))
     return JSONResponse(worlds)

@@ -78,7 +78,7 @@ inline void append_bulk(std::string& out, std::string_view s) {
   char len[24];
   const auto r = std::to_chars(len, len + sizeof len, s.size());
   out += '$';
-  out.append(len, r.ptr);
+  out.append(len, static_cast<std::size_t>(r.ptr - len));
   out += "\r\n";
   out += s;
   out += "\r\n";

@@ -4,6 +4,7 @@
 
 #include <spindle/detail/config.hpp>
 #include <spindle/http/detail/convert.hpp>
+#include <spindle/http/detail/json_io.hpp>
 #include <spindle/http/errors.hpp>
 #include <spindle/io/address.hpp>
 
