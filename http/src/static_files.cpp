@@ -215,12 +215,23 @@ std::optional<ByteRange> parse_range(std::string_view h, std::uint64_t size) {
   return ByteRange{*a, b ? std::min(*b, size - 1) : size - 1};
 }
 
+/// 307 to the request's path with a slash added (its query kept): a directory's address.
+Response to_directory(const Request& req) {
+  Response r = response(status::temporary_redirect);
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto q = target.find('?');
+  r.set(field::location, std::string(req.path()) + "/" +
+                             std::string(q == std::string_view::npos ? "" : target.substr(q)));
+  return r;
+}
+
 Response refuse_path(const Opened& o) {
   if (o.error == EACCES) throw HttpError(status::forbidden);
   throw HttpError(status::not_found);
 }
 
-Response serve_file(Request& req, const StaticDir& dir) {
+Response serve_file(Request& req, const std::shared_ptr<const StaticDir>& shared) {
+  const StaticDir& dir = *shared;
   // The path below the prefix, decoded by the router; refuse every way up or out.
   const std::string& rel = req.path_params().empty() ? std::string() : req.path_params()[0].value;
   std::string clean;
@@ -239,15 +250,11 @@ Response serve_file(Request& req, const StaticDir& dir) {
                      req.find(field::if_modified_since) == req.end() &&
                      req.find(field::range) == req.end() && req.method() == verb::get;
   const std::size_t read_limit = plain ? dir.options.max_buffered : 0;
-  Opened o = spindle::to_thread([&dir, clean, read_limit] { return open_file(dir, clean, read_limit); });
+  // The job holds the directory too: a cancelled request returns at once, the job runs on.
+  Opened o = spindle::to_thread(
+      [shared, clean, read_limit] { return open_file(*shared, clean, read_limit); });
   if (o.directory && !rel.empty() && rel.back() != '/' && !o.error) {
-    // "/static/docs" names a directory: its relative links need "/static/docs/".
-    Response r = response(status::temporary_redirect);
-    const std::string_view target(req.target().data(), req.target().size());
-    const auto q = target.find('?');
-    r.set(field::location, std::string(req.path()) + "/" +
-                               std::string(q == std::string_view::npos ? "" : target.substr(q)));
-    return r;
+    return to_directory(req);  // "/static/docs": its relative links need "/static/docs/"
   }
   if (o.error) return refuse_path(o);
 
@@ -345,19 +352,14 @@ Router& Router::static_files(std::string_view prefix, const std::string& directo
   while (!p.empty() && p.back() == '/') p.pop_back();
   RouteOptions o;
   o.include_in_schema = false;
-  const auto files = [dir](Request& req) { return serve_file(req, *dir); };
+  const auto files = [dir = std::shared_ptr<const StaticDir>(dir)](Request& req) {
+    return serve_file(req, dir);
+  };
   get(p + "/{path...}", files, o);
   if (p.empty()) {
     get("/", files, o);
   } else {
-    get(p, [](Request& req) {
-      Response r = response(status::temporary_redirect);
-      const std::string_view target(req.target().data(), req.target().size());
-      const auto q = target.find('?');
-      r.set(field::location, std::string(req.path()) + "/" +
-                                 std::string(q == std::string_view::npos ? "" : target.substr(q)));
-      return r;
-    }, o);
+    get(p, [](Request& req) { return to_directory(req); }, o);
   }
   return *this;
 }

@@ -1,22 +1,18 @@
 """TechEmpower's six tests on aiohttp with asyncpg and uvloop: bench_web's aiohttp peer, in
-aiohttp's documented style (web.Application, a pool made in on_startup, access log off).
+aiohttp's documented style (web.Application, a pool made in on_startup, access log off; the
+database work in peer_common.py).
 
 Run: python3 aiohttp_app.py PORT (one process pinned to one CPU, as bench_web does), with
 SPINDLE_PG naming the database (libpq keywords).
 """
-import random
 import sys
-from html import escape
 
 import asyncpg
 import uvloop
 from aiohttp import web
 
-from peer_common import connect_args, queries_param
-
-READ = "SELECT id, randomnumber FROM world WHERE id = $1"
-WRITE = "UPDATE world SET randomnumber = $1 WHERE id = $2"
-FORTUNES = "SELECT id, message FROM fortune"
+from peer_common import (connect_args, fortunes_page, one_world, queries_param, read_worlds,
+                         update_worlds)
 
 
 async def plaintext(request):
@@ -29,45 +25,22 @@ async def json_serialization(request):
 
 async def single_query(request):
     async with request.app["pool"].acquire() as conn:
-        row = await conn.fetchrow(READ, random.randint(1, 10000))
-    return web.json_response({"id": row[0], "randomNumber": row[1]})
+        return web.json_response(await one_world(conn))
 
 
 async def multiple_queries(request):
-    n = queries_param(request.query.get("queries"))
     async with request.app["pool"].acquire() as conn:
-        statement = await conn.prepare(READ)
-        worlds = []
-        for _ in range(n):
-            row = await statement.fetchrow(random.randint(1, 10000))
-            worlds.append({"id": row[0], "randomNumber": row[1]})
-    return web.json_response(worlds)
+        return web.json_response(await read_worlds(conn, queries_param(request.query.get("queries"))))
 
 
 async def fortunes(request):
     async with request.app["pool"].acquire() as conn:
-        rows = [(r[0], r[1]) for r in await conn.fetch(FORTUNES)]
-    rows.append((0, "Additional fortune added at request time."))
-    rows.sort(key=lambda r: r[1])
-    body = ("<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
-            "<tr><th>id</th><th>message</th></tr>" +
-            "".join(f"<tr><td>{i}</td><td>{escape(m)}</td></tr>" for i, m in rows) +
-            "</table></body></html>")
-    return web.Response(text=body, content_type="text/html", charset="utf-8")
+        return web.Response(text=await fortunes_page(conn), content_type="text/html", charset="utf-8")
 
 
 async def updates(request):
-    n = queries_param(request.query.get("queries"))
     async with request.app["pool"].acquire() as conn:
-        statement = await conn.prepare(READ)
-        worlds = []
-        for _ in range(n):
-            row = await statement.fetchrow(random.randint(1, 10000))
-            worlds.append({"id": row[0], "randomNumber": random.randint(1, 10000)})
-        # In id order: concurrent requests lock rows in one order (no deadlocks).
-        await conn.executemany(WRITE, sorted(((w["randomNumber"], w["id"]) for w in worlds),
-                                             key=lambda row: row[1]))
-    return web.json_response(worlds)
+        return web.json_response(await update_worlds(conn, queries_param(request.query.get("queries"))))
 
 
 async def startup(app):

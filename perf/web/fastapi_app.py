@@ -1,22 +1,16 @@
 """TechEmpower's six tests on FastAPI with asyncpg: bench_web's FastAPI peer, written as the
 FastAPI documentation and TechEmpower's FastAPI entry write them (a pool made at startup,
-prepared statements, executemany for the updates).
+prepared statements, executemany for the updates; the database work in peer_common.py).
 
 Run: uvicorn fastapi_app:app --loop uvloop --http httptools --no-access-log (what bench_web
 does, one process pinned to one CPU), with SPINDLE_PG naming the database (libpq keywords).
 """
-import random
-from html import escape
-
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from peer_common import connect_args, queries_param
-
-READ = "SELECT id, randomnumber FROM world WHERE id = $1"
-WRITE = "UPDATE world SET randomnumber = $1 WHERE id = $2"  # executemany: one round trip
-FORTUNES = "SELECT id, message FROM fortune"
+from peer_common import (connect_args, fortunes_page, one_world, queries_param, read_worlds,
+                         update_worlds)
 
 app = FastAPI()
 pool = None
@@ -46,46 +40,22 @@ async def json_serialization():
 @app.get("/db")
 async def single_query():
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(READ, random.randint(1, 10000))
-    return JSONResponse({"id": row[0], "randomNumber": row[1]})
+        return JSONResponse(await one_world(conn))
 
 
 @app.get("/queries")
 async def multiple_queries(request: Request):
-    n = queries_param(request.query_params.get("queries"))
     async with pool.acquire() as conn:
-        statement = await conn.prepare(READ)
-        worlds = []
-        for _ in range(n):
-            row = await statement.fetchrow(random.randint(1, 10000))
-            worlds.append({"id": row[0], "randomNumber": row[1]})
-    return JSONResponse(worlds)
+        return JSONResponse(await read_worlds(conn, queries_param(request.query_params.get("queries"))))
 
 
 @app.get("/fortunes")
 async def fortunes():
     async with pool.acquire() as conn:
-        rows = await conn.fetch(FORTUNES)
-    rows = [(r[0], r[1]) for r in rows]
-    rows.append((0, "Additional fortune added at request time."))
-    rows.sort(key=lambda r: r[1])
-    body = ("<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
-            "<tr><th>id</th><th>message</th></tr>" +
-            "".join(f"<tr><td>{i}</td><td>{escape(m)}</td></tr>" for i, m in rows) +
-            "</table></body></html>")
-    return HTMLResponse(body)
+        return HTMLResponse(await fortunes_page(conn))
 
 
 @app.get("/updates")
 async def updates(request: Request):
-    n = queries_param(request.query_params.get("queries"))
     async with pool.acquire() as conn:
-        statement = await conn.prepare(READ)
-        worlds = []
-        for _ in range(n):
-            row = await statement.fetchrow(random.randint(1, 10000))
-            worlds.append({"id": row[0], "randomNumber": random.randint(1, 10000)})
-        # In id order: concurrent requests lock rows in one order (no deadlocks).
-        await conn.executemany(WRITE, sorted(((w["randomNumber"], w["id"]) for w in worlds),
-                                             key=lambda row: row[1]))
-    return JSONResponse(worlds)
+        return JSONResponse(await update_worlds(conn, queries_param(request.query_params.get("queries"))))

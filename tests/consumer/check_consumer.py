@@ -23,6 +23,10 @@ def run(cmd, **kw):
     return res.stdout
 
 
+# What tests/consumer/web.cpp's Router answers (after the plain page's "web consumer" line).
+ROUTED = 'router consumer: 200 {"name":"web","times":3}'
+
+
 def main():
     src, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     shutil.rmtree(work, ignore_errors=True)
@@ -48,7 +52,7 @@ def main():
     if "consumer: 42" not in out:
         sys.exit(f"FAILED: unexpected output from the subproject build: {out!r}")
     out = run([os.path.join(build, "web")], env=env)
-    if "web consumer: 200 Hello" not in out:
+    if "web consumer: 200 Hello" not in out or ROUTED not in out:
         sys.exit(f"FAILED: unexpected output from the spindle-http subproject build: {out!r}")
     out = run([os.path.join(build, "db")], env=env)
     if "db consumer: 42" not in out:
@@ -72,7 +76,7 @@ def main():
     if "consumer: 42" not in out:
         sys.exit(f"FAILED: unexpected output from the pkg-config build: {out!r}")
     # The optional components, each through its own .pc file.
-    for source, package, expected in (("web.cpp", "spindle-http", "web consumer: 200 Hello"),
+    for source, package, expected in (("web.cpp", "spindle-http", ROUTED),
                                       ("db.cpp", "spindle-sqlite", "db consumer: 42")):
         pc_flags = run(["pkg-config", "--cflags", "--libs", package], env=env).split()
         pc_exe = os.path.join(work, package + "-pc")
