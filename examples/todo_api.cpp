@@ -89,10 +89,11 @@ void check_title(const std::string& title) {
   }
 }
 
-/// What each loop holds: its pool, and the queues of the clients following changes (filled
-/// by the loop's listener task).
+/// What each loop holds: its pool, the connection that LISTENs for changes, and the queues of
+/// the clients following them (filled by the loop's listener task).
 struct LoopState {
   std::optional<pg::Pool> pool;
+  std::optional<pg::Connection> changes;
   std::list<spindle::Queue<std::string>*> followers;
   spindle::Task<void> listener;
 };
@@ -123,11 +124,9 @@ void stop(spindle::Task<void>& t) {
   spindle::wait(std::vector{t});
 }
 
-void listen(const std::string& conninfo) {
-  pg::Connection c = pg::connect(conninfo);
-  c.query("LISTEN todo_changes");
+void listen() {
   for (;;) {
-    const pg::Notification n = c.wait_notification();
+    const pg::Notification n = loop_state->changes->wait_notification();
     for (auto* q : loop_state->followers) {
       if (!q->full()) q->put_nowait(n.payload);  // a follower that lags loses changes
     }
@@ -217,7 +216,10 @@ http::Router make_app(const std::string& conninfo) {
   app.on_startup([conninfo] {
     loop_state = std::make_unique<LoopState>();
     loop_state->pool.emplace(conninfo, 8);
-    loop_state->listener = spindle::spawn([conninfo] { listen(conninfo); });
+    // LISTEN before the loop serves: a change the first request makes reaches its followers.
+    loop_state->changes.emplace(pg::connect(conninfo));
+    loop_state->changes->query("LISTEN todo_changes");
+    loop_state->listener = spindle::spawn(listen);
   });
   app.on_shutdown([] {
     stop(loop_state->listener);

@@ -77,7 +77,12 @@ class Follower(threading.Thread):
         fail(f"a follower saw {len(self.changes)} changes, expected {count}: {self.changes}")
 
     def close(self):
+        # The reader sees the end and returns before the connection goes: closing it under
+        # the reader would pull its buffer away mid-read.
         self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.join(10)
+        if self.is_alive():
+            fail("a follower still read after its connection was shut down")
         self.conn.close()
 
 
