@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     spindle::run([&] {
       spindle::pg::Pool pool(conninfo, 10);
       std::array<long, kRegions> rows{}, totals{};
-      std::set<std::string> backends;  // server processes, one per pooled connection
+      std::set<int> backends;  // server processes, one per pooled connection
       double sum = 0;
       const auto t0 = spindle::Loop::current().time();
       spindle::task_group([&](spindle::TaskGroup& g) {
@@ -34,10 +34,10 @@ int main(int argc, char** argv) {
                 "SELECT $1::int % 10 AS region, $1::int AS amount, pg_backend_pid() AS backend "
                 "FROM pg_sleep(0.005)",
                 i);
-            const int region = std::stoi(*r.get(0, "region"));
-            rows[static_cast<std::size_t>(region)] += 1;
-            totals[static_cast<std::size_t>(region)] += std::stol(*r.get(0, "amount"));
-            backends.insert(*r.get(0, "backend"));
+            const auto region = r.get<std::size_t>(0, "region");
+            rows[region] += 1;
+            totals[region] += r.get<long>(0, "amount");
+            backends.insert(r.get<int>(0, "backend"));
             sum += Seconds(spindle::Loop::current().time() - start).count();
           });
         }

@@ -7,12 +7,31 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <boost/describe.hpp>
+
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace std::chrono_literals;
 namespace sqlite = spindle::sqlite;
+namespace db = spindle::db;
+
+namespace notes {
+struct Note {
+  std::int64_t id = 0;
+  std::string text;
+  std::optional<double> score;
+  spindle::db::Bytes attachment;
+  std::chrono::system_clock::time_point at;
+  std::chrono::sys_days day;
+};
+BOOST_DESCRIBE_STRUCT(Note, (), (id, text, score, attachment, at, day))
+}  // namespace notes
 
 namespace {
 
@@ -158,6 +177,99 @@ SPINDLE_REALTIME_TEST_CASE(the_loop_runs_while_statements_work) {
   }
   for (auto& t : tasks) t.join();
   BOOST_TEST(*db.query("SELECT count(*), sum(v) FROM n").get(0, 1) == "190");
+}
+
+SPINDLE_REALTIME_TEST_CASE(typed_values_structs_and_conversion_errors) {
+  using namespace std::chrono;
+  auto db = sqlite::open(":memory:");
+  db.query("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, score REAL, "
+           "attachment BLOB NOT NULL, at TEXT NOT NULL, day TEXT NOT NULL)");
+  db::Bytes blob;
+  for (int i = 0; i < 256; ++i) blob.push_back(static_cast<std::byte>(i));  // zeros included
+  const system_clock::time_point at = sys_days(2024y / March / 1) + 9h + 30min + 15s + 250us;
+  const sys_days day = sys_days(1999y / December / 31);
+  db.query("INSERT INTO notes (text, score, attachment, at, day) VALUES (?, ?, ?, ?, ?)",
+           "first", 1.0 / 3, blob, at, day);
+  db.query("INSERT INTO notes (text, score, attachment, at, day) VALUES (?, ?, ?, ?, ?)",
+           "second", std::nullopt, db::Bytes{}, at + 1h, day + days(1));
+  // SQLite's own functions read the time and date text.
+  BOOST_TEST(db.query_value<std::string>("SELECT datetime(at) FROM notes WHERE id = 1") ==
+             "2024-03-01 09:30:15");
+  BOOST_TEST(db.query_value<int>("SELECT length(attachment) FROM notes WHERE id = 1") == 256);
+  BOOST_TEST(db.query_value<std::string>("SELECT typeof(attachment) FROM notes WHERE id = 1") == "blob");
+
+  const auto all = db.query_as<notes::Note>("SELECT * FROM notes ORDER BY id");
+  BOOST_TEST_REQUIRE(all.size() == 2u);
+  BOOST_TEST(all[0].id == 1);
+  BOOST_TEST(*all[0].score == 1.0 / 3);  // every digit kept
+  BOOST_TEST((all[0].attachment == blob));
+  BOOST_TEST((all[0].at == at));
+  BOOST_TEST((all[0].day == day));
+  BOOST_TEST(!all[1].score.has_value());
+  BOOST_TEST(all[1].attachment.empty());
+  BOOST_TEST((all[1].day == day + days(1)));
+  // CURRENT_TIMESTAMP's form (UTC, no offset) reads too.
+  const auto now = db.query_value<system_clock::time_point>("SELECT CURRENT_TIMESTAMP");
+  BOOST_TEST(std::chrono::abs(now - system_clock::now()) < 1h);
+
+  using L = std::numeric_limits<std::int64_t>;
+  BOOST_TEST(db.query_value<std::int64_t>("SELECT ?", L::min()) == L::min());
+  BOOST_TEST(db.query_value<bool>("SELECT ?", true));
+  BOOST_TEST(db.query_value<double>("SELECT ?", 0.1) == 0.1);
+  for (auto row : db.query("SELECT id, text FROM notes ORDER BY id")) {
+    BOOST_TEST(row.get<std::string>("text") == (row.index() == 0 ? "first" : "second"));
+  }
+  const auto [id, text] = db.query_one<std::tuple<int, std::string>>("SELECT id, text FROM notes WHERE id = 2");
+  BOOST_TEST(id == 2);
+  BOOST_TEST(text == "second");
+  BOOST_CHECK_THROW(db.query_one<notes::Note>("SELECT * FROM notes WHERE id = 3"), db::NoRowsError);
+
+  try {
+    db.query("SELECT text FROM notes WHERE id = 1").get<int>(0, 0);
+    BOOST_FAIL("text read as an integer");
+  } catch (const db::ConversionError& e) {
+    BOOST_TEST(e.column() == "text");
+    BOOST_TEST(e.db_type() == "TEXT");
+    BOOST_TEST(e.cpp_type() == "int32");
+    BOOST_TEST(std::string(e.what()) == "sqlite: column \"text\" (TEXT) as int32: \"first\" is not an integer");
+  }
+  try {
+    db.query_value<std::int8_t>("SELECT 300 AS big");
+    BOOST_FAIL("300 read as an int8");
+  } catch (const db::ConversionError& e) {
+    BOOST_TEST(e.db_type() == "expression");
+  }
+}
+
+SPINDLE_REALTIME_TEST_CASE(executemany_prepares_once_and_undoes_a_failing_batch) {
+  auto db = sqlite::open(":memory:");
+  db.query("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT, b BLOB)");
+  std::vector<std::tuple<int, std::string, db::Bytes>> rows;
+  for (int i = 0; i < 1000; ++i) rows.emplace_back(i, "v" + std::to_string(i), db::Bytes(static_cast<std::size_t>(i % 7), std::byte{1}));
+  BOOST_TEST(db.executemany("INSERT INTO kv VALUES (?, ?, ?) -- one statement, a comment", rows) == 1000u);
+  BOOST_TEST(db.query_value<int>("SELECT count(*) FROM kv") == 1000);
+  BOOST_TEST(db.query_value<int>("SELECT length(b) FROM kv WHERE k = 13") == 6);
+  BOOST_TEST(db.executemany("UPDATE kv SET v = 'x' WHERE k = ?", std::vector<int>{1, 2, 5000}) == 2u);
+  // Row 2 of 3 breaks the key: nothing of the batch stays, and the row is named.
+  try {
+    db.executemany("INSERT INTO kv (k, v) VALUES (?, ?)",
+                   std::vector<std::pair<int, std::string>>{{2000, "a"}, {1, "dup"}, {2001, "b"}});
+    BOOST_FAIL("a duplicate key went in");
+  } catch (const sqlite::Error& e) {
+    BOOST_TEST(e.code() == SQLITE_CONSTRAINT_PRIMARYKEY);
+    BOOST_TEST(std::string(e.what()).find("executemany row 2 of 3") != std::string::npos);
+  }
+  BOOST_TEST(db.query_value<int>("SELECT count(*) FROM kv WHERE k >= 2000") == 0);
+  // Inside a transaction the batch is part of it.
+  db.transaction([](sqlite::Database& t) {
+    t.executemany("DELETE FROM kv WHERE k = ?", std::vector<int>{0, 1});
+    t.query("ROLLBACK");
+    t.query("BEGIN");
+  });
+  BOOST_TEST(db.query_value<int>("SELECT count(*) FROM kv") == 1000);
+  BOOST_TEST(code_of([&] { db.executemany("SELECT 1; SELECT 2", std::vector<int>{1}); }) == SQLITE_MISUSE);
+  BOOST_TEST(code_of([&] { db.executemany("INSERT INTO kv (k) VALUES (?)",
+                                          std::vector<std::pair<int, int>>{{1, 2}}); }) == SQLITE_RANGE);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -57,11 +57,55 @@ std::size_t Result::column(std::string_view name) const {
   throw std::out_of_range("pg::Result: no column named \"" + std::string(name) + "\"");
 }
 
-std::optional<std::string> Result::get(std::size_t row, std::size_t col) const {
+std::optional<std::string_view> Result::view(std::size_t row, std::size_t col) const {
   check(row, col);
   const int r = static_cast<int>(row), c = static_cast<int>(col);
   if (PQgetisnull(res_.get(), r, c)) return std::nullopt;
-  return std::string(PQgetvalue(res_.get(), r, c), static_cast<std::size_t>(PQgetlength(res_.get(), r, c)));
+  return std::string_view(PQgetvalue(res_.get(), r, c),
+                          static_cast<std::size_t>(PQgetlength(res_.get(), r, c)));
+}
+
+std::optional<std::string> Result::get(std::size_t row, std::size_t col) const {
+  const auto v = view(row, col);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+namespace {
+
+// The built-in types' OIDs (fixed in pg_type.dat since PostgreSQL 8), for messages.
+struct TypeName {
+  unsigned oid;
+  const char* name;
+};
+constexpr TypeName kTypes[] = {
+    {16, "bool"},        {17, "bytea"},        {18, "char"},         {19, "name"},
+    {20, "int8"},        {21, "int2"},         {23, "int4"},         {25, "text"},
+    {26, "oid"},         {114, "json"},        {142, "xml"},         {650, "cidr"},
+    {700, "float4"},     {701, "float8"},      {705, "unknown"},     {790, "money"},
+    {829, "macaddr"},    {869, "inet"},        {1042, "bpchar"},     {1043, "varchar"},
+    {1082, "date"},      {1083, "time"},       {1114, "timestamp"},  {1184, "timestamptz"},
+    {1186, "interval"},  {1266, "timetz"},     {1560, "bit"},        {1562, "varbit"},
+    {1700, "numeric"},   {2249, "record"},     {2950, "uuid"},       {3802, "jsonb"},
+    {1000, "bool[]"},    {1001, "bytea[]"},    {1005, "int2[]"},     {1007, "int4[]"},
+    {1009, "text[]"},    {1014, "bpchar[]"},   {1015, "varchar[]"},  {1016, "int8[]"},
+    {1021, "float4[]"},  {1022, "float8[]"},   {1028, "oid[]"},      {1115, "timestamp[]"},
+    {1182, "date[]"},    {1185, "timestamptz[]"}, {1231, "numeric[]"}, {199, "json[]"},
+    {2951, "uuid[]"},    {3807, "jsonb[]"},
+};
+
+}  // namespace
+
+std::string Result::column_type(std::size_t col) const {
+  if (col >= columns()) {
+    throw std::out_of_range("pg::Result: no column " + std::to_string(col) + " of " +
+                            std::to_string(columns()));
+  }
+  const unsigned oid = PQftype(res_.get(), static_cast<int>(col));
+  for (const auto& t : kTypes) {
+    if (t.oid == oid) return t.name;
+  }
+  return "oid " + std::to_string(oid);
 }
 
 std::uint64_t Result::affected() const noexcept {

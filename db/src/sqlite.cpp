@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <charconv>
 #include <mutex>
 
 namespace spindle::sqlite {
@@ -23,6 +24,11 @@ const std::string& Result::column_name(std::size_t col) const {
                             std::to_string(names_.size()));
   }
   return names_[col];
+}
+
+const std::string& Result::column_type(std::size_t col) const {
+  column_name(col);  // (the range check)
+  return types_[col];
 }
 
 std::size_t Result::column(std::string_view name) const {
@@ -83,7 +89,11 @@ struct Statement {
       for (std::size_t i = 0; i < params.size(); ++i) bind(db, st, static_cast<int>(i + 1), params[i]);
       Result r;
       const int ncols = sqlite3_column_count(st);
-      for (int c = 0; c < ncols; ++c) r.names_.emplace_back(sqlite3_column_name(st, c));
+      for (int c = 0; c < ncols; ++c) {
+        r.names_.emplace_back(sqlite3_column_name(st, c));
+        const char* type = sqlite3_column_decltype(st, c);
+        r.types_.emplace_back(type ? type : "expression");
+      }
       for (;;) {
         const int s = sqlite3_step(st);
         if (s == SQLITE_DONE) break;
@@ -91,8 +101,15 @@ struct Statement {
         auto& row = r.rows_.emplace_back();
         row.reserve(static_cast<std::size_t>(ncols));
         for (int c = 0; c < ncols; ++c) {
-          if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+          const int type = sqlite3_column_type(st, c);
+          if (type == SQLITE_NULL) {
             row.emplace_back();
+          } else if (type == SQLITE_FLOAT) {
+            // The shortest text that reads back as the same double (SQLite's own text keeps
+            // 15 digits, which loses some).
+            char buf[32];
+            const auto end = std::to_chars(buf, buf + sizeof buf, sqlite3_column_double(st, c)).ptr;
+            row.emplace_back(std::string(buf, end));
           } else {
             const auto* p = static_cast<const char*>(sqlite3_column_blob(st, c));
             row.emplace_back(std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))));
@@ -106,6 +123,65 @@ struct Statement {
     return out;
   }
 
+  /// Runs the one statement in sql once per row of parameters, inside a savepoint; returns
+  /// the rows changed. A failure rolls every row back and names the row.
+  static std::uint64_t run_many(sqlite3* db, const std::string& sql,
+                                const std::vector<std::vector<db::Value>>& rows) {
+    sqlite3_stmt* st = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail);
+    if (rc != SQLITE_OK) fail(db, rc);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(st, sqlite3_finalize);
+    if (!st) throw Error(SQLITE_MISUSE, "executemany: the text holds no statement");
+    sqlite3_stmt* more = nullptr;  // (what follows may be only whitespace and comments)
+    rc = sqlite3_prepare_v2(db, tail, static_cast<int>(sql.c_str() + sql.size() - tail), &more, nullptr);
+    sqlite3_finalize(more);
+    if (rc != SQLITE_OK || more) {
+      throw Error(SQLITE_MISUSE, "executemany takes one statement; the text holds more");
+    }
+    const auto expected = static_cast<std::size_t>(sqlite3_bind_parameter_count(st));
+    exec(db, "SAVEPOINT spindle_executemany");
+    std::uint64_t changed = 0;
+    std::size_t k = 0;
+    try {
+      for (; k < rows.size(); ++k) {
+        if (rows[k].size() != expected) {
+          throw Error(SQLITE_RANGE, "the statement takes " + std::to_string(expected) +
+                                        " parameters, " + std::to_string(rows[k].size()) + " given");
+        }
+        for (std::size_t i = 0; i < expected; ++i) bind(db, st, static_cast<int>(i + 1), rows[k][i]);
+        for (;;) {
+          const int s = sqlite3_step(st);
+          if (s == SQLITE_DONE) break;
+          if (s != SQLITE_ROW) fail(db, s);
+        }
+        changed += static_cast<std::uint64_t>(sqlite3_changes(db));
+        sqlite3_reset(st);
+      }
+    } catch (const Error& e) {
+      sqlite3_reset(st);
+      sqlite3_exec(db, "ROLLBACK TO spindle_executemany; RELEASE spindle_executemany", nullptr,
+                   nullptr, nullptr);
+      throw Error(e.code(), "executemany row " + std::to_string(k + 1) + " of " +
+                                std::to_string(rows.size()) + ": " + detail_of(e));
+    }
+    exec(db, "RELEASE spindle_executemany");
+    return changed;
+  }
+
+  static void exec(sqlite3* db, const char* sql) {
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail(db, rc);
+  }
+
+  /// An Error's message without the "sqlite: " and " (code N)" around it.
+  static std::string detail_of(const Error& e) {
+    std::string_view m = e.what();
+    if (m.starts_with("sqlite: ")) m.remove_prefix(8);
+    if (const auto at = m.rfind(" (code "); at != std::string_view::npos) m = m.substr(0, at);
+    return std::string(m);
+  }
+
   static void bind(sqlite3* db, sqlite3_stmt* st, int i, const db::Value& v) {
     int rc = SQLITE_OK;
     if (std::holds_alternative<std::monostate>(v)) {
@@ -116,6 +192,10 @@ struct Statement {
       rc = sqlite3_bind_double(st, i, *d);
     } else if (const auto* b = std::get_if<bool>(&v)) {
       rc = sqlite3_bind_int(st, i, *b ? 1 : 0);
+    } else if (const auto* blob = std::get_if<db::Bytes>(&v)) {
+      // (an empty vector's data() may be null, which SQLite would bind as NULL)
+      rc = blob->empty() ? sqlite3_bind_zeroblob(st, i, 0)
+                         : sqlite3_bind_blob64(st, i, blob->data(), blob->size(), SQLITE_TRANSIENT);
     } else {
       const auto& s = std::get<std::string>(v);
       rc = sqlite3_bind_text64(st, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -130,25 +210,42 @@ Database::Database(Database&&) noexcept = default;
 Database& Database::operator=(Database&&) noexcept = default;
 Database::~Database() = default;
 
-Result Database::query_values(std::string_view sql, std::span<const db::Value> params,
-                              SourceLocation where) {
+/// Runs job(db) on the thread pool in this task's turn: statements run one at a time, in the
+/// order the tasks asked. A cancelled task's job is dropped if not started, interrupted if
+/// running.
+template <class Job>
+auto Database::on_pool(Job job, SourceLocation where) {
   if (!h_) throw std::logic_error("sqlite::Database::query: the database is closed");
   auto h = h_;  // the job holds the handle: a closed Database waits for it
   h->order.lock(where);
   std::unique_lock turn(h->order, std::adopt_lock);
   auto abandoned = std::make_shared<std::atomic<bool>>(false);
   try {
-    return to_thread([h, abandoned, text = std::string(sql),
-                      values = std::vector<db::Value>(params.begin(), params.end())] {
+    return to_thread([h, abandoned, job = std::move(job)] {
       std::lock_guard run(h->running);
       if (abandoned->load()) throw Error(SQLITE_INTERRUPT, "abandoned");
-      return Statement::run(h->db, text, values);
+      return job(h->db);
     });
   } catch (const CancelledError&) {
     abandoned->store(true);
     sqlite3_interrupt(h->db);  // thread-safe; stops the statement if it is running now
     throw;
   }
+}
+
+Result Database::query_values(std::string_view sql, std::span<const db::Value> params,
+                              SourceLocation where) {
+  return on_pool([text = std::string(sql), values = std::vector<db::Value>(params.begin(), params.end())](
+                     sqlite3* db) { return Statement::run(db, text, values); },
+                 where);
+}
+
+std::uint64_t Database::executemany_values(std::string_view sql,
+                                           std::vector<std::vector<db::Value>> rows,
+                                           SourceLocation where) {
+  return on_pool([text = std::string(sql), rows = std::move(rows)](sqlite3* db) {
+    return Statement::run_many(db, text, rows);
+  }, where);
 }
 
 void Database::rollback() noexcept {

@@ -7,6 +7,7 @@
 #error "spindle needs C++20"
 #endif
 
+#include <spindle/db/typed.hpp>
 #include <spindle/db/value.hpp>
 #include <spindle/detail/config.hpp>
 #include <spindle/loop.hpp>
@@ -42,10 +43,16 @@ class SPINDLE_API Error : public std::runtime_error {
   std::string sqlstate_;
 };
 
-/// The outcome of one statement: its rows (text form; NULL is an empty optional) and, for
-/// INSERT/UPDATE/DELETE and the like, the number of rows affected. Cheap to copy (shared).
-class SPINDLE_API Result {
+/// The outcome of one statement: its rows and, for INSERT/UPDATE/DELETE and the like, the
+/// number of rows affected. Values read as text (get(row, col): NULL is an empty optional) or
+/// as C++ types (get<T>(row, col), db::TypedResult); rows as a range
+/// (`for (auto row : result) row.get<int>("id")`) or bound to structs (as<S>()). Cheap to
+/// copy (shared). asyncio: the list of asyncpg.Record that fetch() returns
+class SPINDLE_API Result : public db::TypedResult<Result> {
  public:
+  static constexpr db::detail::Dialect dialect = db::detail::Dialect::postgres;
+  static constexpr const char* client = "pg";
+
   Result() = default;
   /// Number of rows.
   std::size_t size() const noexcept;
@@ -56,6 +63,13 @@ class SPINDLE_API Result {
   std::string column_name(std::size_t col) const;
   /// The index of the column called `name`. Throws std::out_of_range naming it.
   std::size_t column(std::string_view name) const;
+  /// The name of column col's type ("int8", "text", "timestamptz", "int4[]", ...; "oid N"
+  /// for a type not built into PostgreSQL). Throws std::out_of_range.
+  std::string column_type(std::size_t col) const;
+  /// The value at (row, col) in text form, without a copy (valid while the result lives);
+  /// empty for NULL. Throws std::out_of_range.
+  std::optional<std::string_view> view(std::size_t row, std::size_t col) const;
+  using TypedResult::get;
   /// The value at (row, col) in text form; empty for NULL. Throws std::out_of_range.
   std::optional<std::string> get(std::size_t row, std::size_t col) const;
   /// The value at (row, column called name). Throws std::out_of_range.
@@ -120,8 +134,10 @@ class SPINDLE_API Pipeline {
 /// CancelledError is thrown; the connection is then ready for the next statement. A lost
 /// connection fails the statement with Error (SQLSTATE 08006) and stays closed.
 /// asyncio: asyncpg.Connection
-class SPINDLE_API Connection {
+class SPINDLE_API Connection : public db::Queries<Connection> {
  public:
+  static constexpr const char* client = "pg";
+
   /// A closed connection.
   Connection() noexcept;
   Connection(Connection&&) noexcept;
@@ -129,11 +145,13 @@ class SPINDLE_API Connection {
   ~Connection();
 
   /// Runs one statement, `$1`, `$2`, ... taking params in order (each converted by
-  /// db::to_value: integers, doubles, bool, strings; std::nullopt or an empty optional for
-  /// NULL), and returns its result. Without params the text may hold several statements
-  /// (the last one's result is returned). Throws Error (the server's SQLSTATE and message;
-  /// the connection stays usable unless it was lost), CancelledError, std::logic_error if
-  /// the connection is closed. asyncio: await conn.fetch(sql, *args) / conn.execute(...)
+  /// db::to_value: integers, doubles, bool, strings, db::Bytes, time points, dates, vectors
+  /// of these as arrays; std::nullopt or an empty optional for NULL), and returns its result.
+  /// Without params the text may hold several statements (the last one's result is
+  /// returned). Throws Error (the server's SQLSTATE and message; the connection stays usable
+  /// unless it was lost), CancelledError, std::logic_error if the connection is closed.
+  /// Typed forms: query_as<S>, query_one<S>, query_optional<S>, query_value<T> (db::Queries).
+  /// asyncio: await conn.fetch(sql, *args) / conn.execute(...)
   template <class... P>
   Result query(std::string_view sql, const P&... params) {
     return query_values(sql, db::values(params...));
@@ -168,6 +186,21 @@ class SPINDLE_API Connection {
   }
   /// Runs statements queued in p, as pipeline().
   std::vector<Result> run(Pipeline& p, SourceLocation where = SourceLocation::current());
+
+  /// Runs sql once for each element of rows, which gives $1, $2, ...: a std::tuple (or
+  /// pair, array), a Boost.Describe'd struct (its members in order) or a single value. All in
+  /// one round trip (pipeline mode), atomically: a failing row undoes every row and throws
+  /// Error naming it ("pipeline statement 3 of 20: ..."). Returns the rows affected in all.
+  /// Throws as pipeline(). asyncio: await conn.executemany(sql, args)
+  template <class Rows>
+  std::uint64_t executemany(std::string_view sql, const Rows& rows,
+                            SourceLocation where = SourceLocation::current()) {
+    Pipeline p;
+    for (const auto& row : rows) p.add(false, sql, db::detail::row_values(row));
+    std::uint64_t affected = 0;
+    for (const Result& r : run(p, where)) affected += r.affected();
+    return affected;
+  }
 
   /// Runs fn(*this) in a transaction and returns what it returns: BEGIN, then COMMIT when fn
   /// returns, or ROLLBACK (cancellation held back meanwhile) when it throws or the task is
@@ -219,8 +252,10 @@ SPINDLE_API Connection connect(std::string_view conninfo,
 /// while all are lent; connections are made when first needed and reused. A connection that
 /// comes back broken, or inside a transaction, is closed and replaced by a new one later.
 /// The pool must outlive its leases. asyncio: asyncpg.create_pool(dsn, max_size=size)
-class SPINDLE_API Pool {
+class SPINDLE_API Pool : public db::Queries<Pool> {
  public:
+  static constexpr const char* client = "pg";
+
   /// A lent connection; returns it to the pool when destroyed.
   class SPINDLE_API Lease {
    public:

@@ -8,6 +8,7 @@
 #error "spindle needs C++20"
 #endif
 
+#include <spindle/db/typed.hpp>
 #include <spindle/db/value.hpp>
 #include <spindle/detail/config.hpp>
 #include <spindle/source_location.hpp>
@@ -40,9 +41,13 @@ class SPINDLE_API Error : public std::runtime_error {
 };
 
 /// The rows of a statement (text form, as pg::Result gives them; NULL is an empty optional;
-/// blobs as their bytes) and the rows it changed.
-class SPINDLE_API Result {
+/// blobs as their bytes) and the rows it changed. Values as C++ types (get<T>(row, col)),
+/// rows as a range and bound to structs as pg::Result does (db::TypedResult).
+class SPINDLE_API Result : public db::TypedResult<Result> {
  public:
+  static constexpr db::detail::Dialect dialect = db::detail::Dialect::sqlite;
+  static constexpr const char* client = "sqlite";
+
   /// Number of rows.
   std::size_t size() const noexcept { return rows_.size(); }
   bool empty() const noexcept { return rows_.empty(); }
@@ -52,6 +57,17 @@ class SPINDLE_API Result {
   const std::string& column_name(std::size_t col) const;
   /// The index of the column called `name`. Throws std::out_of_range naming it.
   std::size_t column(std::string_view name) const;
+  /// The declared type of column col ("INTEGER", "TEXT", ...; "expression" for a column
+  /// that is not a table's). Throws std::out_of_range.
+  const std::string& column_type(std::size_t col) const;
+  /// The value at (row, col) without a copy (valid while the result lives); empty for NULL.
+  /// Throws std::out_of_range.
+  std::optional<std::string_view> view(std::size_t row, std::size_t col) const {
+    const auto& v = get(row, col);
+    if (!v) return std::nullopt;
+    return std::string_view(*v);
+  }
+  using TypedResult::get;
   /// The value at (row, col); empty for NULL. Throws std::out_of_range.
   const std::optional<std::string>& get(std::size_t row, std::size_t col) const;
   /// The value at (row, column called name). Throws std::out_of_range.
@@ -66,6 +82,7 @@ class SPINDLE_API Result {
  private:
   friend struct Statement;
   std::vector<std::string> names_;
+  std::vector<std::string> types_;
   std::vector<std::vector<std::optional<std::string>>> rows_;
   std::uint64_t affected_ = 0;
   std::int64_t last_rowid_ = 0;
@@ -76,8 +93,10 @@ class SPINDLE_API Result {
 /// yet is dropped, a running one is interrupted (sqlite3_interrupt), a finished one stays
 /// done. Statements of other tasks run between those of a transaction() unless they wait
 /// for it (as with aiosqlite's single connection).
-class SPINDLE_API Database {
+class SPINDLE_API Database : public db::Queries<Database> {
  public:
+  static constexpr const char* client = "sqlite";
+
   /// A closed database.
   Database() noexcept;
   Database(Database&&) noexcept;
@@ -85,9 +104,10 @@ class SPINDLE_API Database {
   ~Database();
 
   /// Runs one statement with params bound to ?, ?NNN, :name in order (db::to_value:
-  /// integers, doubles, bool as 0/1, strings; std::nullopt or an empty optional for NULL)
-  /// and returns its rows. Without params the text may hold several statements (the last
-  /// one's rows are returned). Throws Error (SQLite's code and message), CancelledError,
+  /// integers, doubles, bool as 0/1, strings, db::Bytes as a blob, time points and dates as
+  /// ISO 8601 text; std::nullopt or an empty optional for NULL) and returns its rows. Without
+  /// params the text may hold several statements (the last one's rows are returned). Typed
+  /// forms: query_as<S>, query_one<S>, query_optional<S>, query_value<T> (db::Queries). Throws Error (SQLite's code and message), CancelledError,
   /// std::logic_error if closed. asyncio: await db.execute(sql, params); fetchall()
   template <class... P>
   Result query(std::string_view sql, const P&... params) {
@@ -96,6 +116,23 @@ class SPINDLE_API Database {
   /// query() with the parameters already converted.
   Result query_values(std::string_view sql, std::span<const db::Value> params,
                       SourceLocation where = SourceLocation::current());
+
+  /// Runs the one statement sql for each element of rows, which gives its parameters: a
+  /// std::tuple (or pair, array), a Boost.Describe'd struct (its members in order) or a
+  /// single value. Prepared once, run as one job on the thread pool inside a savepoint: a
+  /// failing row undoes every row and throws Error naming it ("executemany row 3 of 20:
+  /// ..."). Returns the rows changed in all. Throws as query(), Error (SQLITE_MISUSE) for
+  /// text holding more than one statement. asyncio: await db.executemany(sql, rows)
+  template <class Rows>
+  std::uint64_t executemany(std::string_view sql, const Rows& rows,
+                            SourceLocation where = SourceLocation::current()) {
+    std::vector<std::vector<db::Value>> values;
+    for (const auto& row : rows) values.push_back(db::detail::row_values(row));
+    return executemany_values(sql, std::move(values), where);
+  }
+  /// executemany() with the parameters already converted.
+  std::uint64_t executemany_values(std::string_view sql, std::vector<std::vector<db::Value>> rows,
+                                   SourceLocation where = SourceLocation::current());
 
   /// Runs fn(*this) between BEGIN and COMMIT, or ROLLBACK (cancellation held back) when it
   /// throws or the task is cancelled, rethrowing. Returns what fn returns.
@@ -117,6 +154,8 @@ class SPINDLE_API Database {
   friend SPINDLE_API Database open(std::string_view path, SourceLocation where);
   struct Handle;
   explicit Database(std::shared_ptr<Handle> h) noexcept;
+  template <class Job>
+  auto on_pool(Job job, SourceLocation where);  // (defined and used in sqlite.cpp)
   void rollback() noexcept;
   std::shared_ptr<Handle> h_;
 };

@@ -1,0 +1,330 @@
+// spindle::pg's typed values against a real PostgreSQL server (SPINDLE_PG, from
+// tests/db_servers.py): every type both ways at its limits, NULL, arrays, conversion errors
+// that name column and types, rows as a range, structs and tuples, the query_* shortcuts.
+#include <spindle/pg.hpp>
+#include <spindle/spindle.hpp>
+#include <spindle_test.hpp>
+
+#include <boost/describe.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace pg = spindle::pg;
+namespace db = spindle::db;
+using std::chrono::system_clock;
+
+namespace {
+
+std::string conninfo() {
+  const char* c = std::getenv("SPINDLE_PG");
+  if (!c) BOOST_FAIL("SPINDLE_PG is not set: run this test through tests/db_servers.py --pg");
+  return c;
+}
+
+/// $1 sent as `cast`, read back as T.
+template <class T, class P>
+T round_trip(pg::Connection& c, const std::string& cast, const P& value) {
+  return c.query_value<T>("SELECT $1::" + cast, value);
+}
+
+/// The ConversionError fn throws; fails the test if it throws none.
+template <class F>
+db::ConversionError conversion_error(F fn) {
+  try {
+    fn();
+  } catch (const db::ConversionError& e) {
+    return e;
+  }
+  BOOST_FAIL("a db::ConversionError was expected");
+  throw std::logic_error("unreachable");
+}
+
+db::Bytes bytes(std::initializer_list<int> v) {
+  db::Bytes out;
+  for (int b : v) out.push_back(static_cast<std::byte>(b));
+  return out;
+}
+
+}  // namespace
+
+namespace shop {
+struct Item {
+  int id = 0;
+  std::string name;
+  std::optional<double> price;
+  std::vector<std::string> tags;
+  system_clock::time_point added;
+};
+BOOST_DESCRIBE_STRUCT(Item, (), (id, name, price, tags, added))
+
+struct Thin {
+  int id = 0;
+  std::string missing_column;
+};
+BOOST_DESCRIBE_STRUCT(Thin, (), (id, missing_column))
+}  // namespace shop
+
+BOOST_AUTO_TEST_SUITE(pg_typed)
+
+SPINDLE_REALTIME_TEST_CASE(integers_at_their_limits_and_range_checked) {
+  auto c = pg::connect(conninfo());
+  using L16 = std::numeric_limits<std::int16_t>;
+  using L32 = std::numeric_limits<std::int32_t>;
+  using L64 = std::numeric_limits<std::int64_t>;
+  BOOST_TEST(round_trip<std::int16_t>(c, "int2", L16::min()) == L16::min());
+  BOOST_TEST(round_trip<std::int16_t>(c, "int2", L16::max()) == L16::max());
+  BOOST_TEST(round_trip<std::int32_t>(c, "int4", L32::min()) == L32::min());
+  BOOST_TEST(round_trip<std::int32_t>(c, "int4", L32::max()) == L32::max());
+  BOOST_TEST(round_trip<std::int64_t>(c, "int8", L64::min()) == L64::min());
+  BOOST_TEST(round_trip<std::int64_t>(c, "int8", L64::max()) == L64::max());
+  BOOST_TEST(round_trip<std::uint32_t>(c, "int8", std::uint32_t{4'000'000'000}) == 4'000'000'000u);
+  // Wider than the C++ type: an error naming column and both types, never a wrapped value.
+  auto e = conversion_error([&] { c.query("SELECT 70000::int4 AS n").get<std::int16_t>(0, "n"); });
+  BOOST_TEST(e.column() == "n");
+  BOOST_TEST(e.db_type() == "int4");
+  BOOST_TEST(e.cpp_type() == "int16");
+  BOOST_TEST(std::string(e.what()).find("\"70000\" is out of its range") != std::string::npos);
+  BOOST_CHECK_THROW(c.query_value<unsigned>("SELECT -1"), db::ConversionError);
+  BOOST_CHECK_THROW(c.query_value<int>("SELECT 'twelve'::text"), db::ConversionError);
+  BOOST_CHECK_THROW(c.query_value<int>("SELECT 1.5::numeric"), db::ConversionError);
+  BOOST_CHECK_THROW(db::to_value(std::uint64_t{1} << 63), std::out_of_range);
+}
+
+SPINDLE_REALTIME_TEST_CASE(floating_point_booleans_and_text) {
+  auto c = pg::connect(conninfo());
+  using L = std::numeric_limits<double>;
+  for (double d : {0.0, -0.0, 1.5, -2.25e-300, L::max(), L::lowest(), L::denorm_min(), 0.1}) {
+    BOOST_TEST(round_trip<double>(c, "float8", d) == d);
+  }
+  BOOST_TEST(round_trip<double>(c, "float8", L::infinity()) == L::infinity());
+  BOOST_TEST(round_trip<double>(c, "float8", -L::infinity()) == -L::infinity());
+  BOOST_TEST(std::isnan(round_trip<double>(c, "float8", L::quiet_NaN())));
+  BOOST_TEST(round_trip<float>(c, "float4", 3.25f) == 3.25f);
+  BOOST_TEST(round_trip<bool>(c, "bool", true) == true);
+  BOOST_TEST(round_trip<bool>(c, "bool", false) == false);
+  const std::string unicode = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac";
+  BOOST_TEST(round_trip<std::string>(c, "text", unicode) == unicode);
+  BOOST_TEST(round_trip<std::string>(c, "text", std::string()).empty());
+  BOOST_TEST(c.query_value<double>("SELECT 2.5::numeric") == 2.5);
+  BOOST_TEST(c.query_value<std::int64_t>("SELECT 12345678901234::numeric") == 12345678901234);
+  auto e = conversion_error([&] { c.query_value<bool>("SELECT 'yes'::text AS answer"); });
+  BOOST_TEST(e.db_type() == "text");
+  BOOST_TEST(e.cpp_type() == "bool");
+}
+
+SPINDLE_REALTIME_TEST_CASE(bytea_both_ways_with_every_byte_and_a_megabyte) {
+  auto c = pg::connect(conninfo());
+  db::Bytes all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<std::byte>(i));
+  BOOST_TEST((round_trip<db::Bytes>(c, "bytea", all) == all));
+  BOOST_TEST(round_trip<db::Bytes>(c, "bytea", db::Bytes{}).empty());
+  BOOST_TEST((c.query_value<db::Bytes>("SELECT '\\x00ff10'::bytea") == bytes({0, 255, 16})));
+  db::Bytes big(1 << 20);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::byte>(i * 7 + i / 251);
+  BOOST_TEST(c.query_value<int>("SELECT length($1::bytea)", big) == 1 << 20);
+  BOOST_TEST((round_trip<db::Bytes>(c, "bytea", big) == big));
+  // The server reads the parameter as the same bytes: its own digest agrees.
+  BOOST_TEST(c.query_value<std::string>("SELECT md5($1::bytea)", all) ==
+             c.query_value<std::string>("SELECT md5(decode(string_agg(lpad(to_hex(i), 2, '0'), '' "
+                                        "ORDER BY i), 'hex')) FROM generate_series(0, 255) i"));
+  BOOST_CHECK_THROW(c.query_value<db::Bytes>("SELECT 'x'::text"), db::ConversionError);
+}
+
+SPINDLE_REALTIME_TEST_CASE(timestamps_and_dates_in_any_session_time_zone) {
+  auto c = pg::connect(conninfo());
+  using namespace std::chrono;
+  const system_clock::time_point t =
+      sys_days(2024y / February / 29) + 12h + 34min + 56s + 789012us;
+  for (const char* zone : {"UTC", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"}) {
+    c.query(std::string("SET TimeZone = '") + zone + "'");
+    BOOST_TEST_CONTEXT("TimeZone " << zone) {
+      BOOST_TEST((round_trip<system_clock::time_point>(c, "timestamptz", t) == t));
+      BOOST_TEST(c.query_value<bool>("SELECT $1::timestamptz = '2024-02-29 12:34:56.789012+00'", t));
+      BOOST_TEST((c.query_value<system_clock::time_point>(
+                      "SELECT '2024-02-29 18:04:56.789012+05:30'::timestamptz") == t));
+    }
+  }
+  c.query("SET TimeZone = 'UTC'");
+  // Before 1970, with a fraction; microseconds are what PostgreSQL keeps.
+  const system_clock::time_point old = sys_days(1960y / January / 1) - 500ms;
+  BOOST_TEST((round_trip<system_clock::time_point>(c, "timestamptz", old) == old));
+  BOOST_TEST((round_trip<system_clock::time_point>(c, "timestamptz", t + 999ns) == t));
+  // timestamp without time zone reads as UTC.
+  BOOST_TEST((c.query_value<system_clock::time_point>("SELECT '2024-02-29 12:34:56.789012'::timestamp") == t));
+  // infinity is the clock's max(), -infinity its min(), both ways.
+  BOOST_TEST((c.query_value<system_clock::time_point>("SELECT 'infinity'::timestamptz") ==
+              system_clock::time_point::max()));
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::timestamptz::text", system_clock::time_point::min()) ==
+             "-infinity");
+  // Outside the clock's nanosecond range (1678 to 2261): an error, not a wrapped time.
+  auto e = conversion_error([&] { c.query_value<system_clock::time_point>("SELECT '3000-01-01'::timestamptz AS at"); });
+  BOOST_TEST(e.db_type() == "timestamptz");
+  BOOST_TEST(e.cpp_type() == "std::chrono::system_clock::time_point");
+
+  for (const sys_days d : {sys_days(2024y / February / 29), sys_days(1970y / January / 1),
+                           sys_days(1066y / October / 14), sys_days(year(-43) / March / 15),
+                           sys_days(9999y / December / 31)}) {
+    BOOST_TEST((round_trip<sys_days>(c, "date", d) == d));
+  }
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::date::text", sys_days(year(-43) / March / 15)) ==
+             "0044-03-15 BC");
+  BOOST_TEST((c.query_value<sys_days>("SELECT '-infinity'::date") == sys_days::min()));
+  BOOST_CHECK_THROW(c.query_value<sys_days>("SELECT 'soon'::text"), db::ConversionError);
+}
+
+SPINDLE_REALTIME_TEST_CASE(arrays_of_every_type_nested_empty_and_with_nulls) {
+  auto c = pg::connect(conninfo());
+  const std::vector<int> ints{1, -2, 2147483647};
+  BOOST_TEST((round_trip<std::vector<int>>(c, "int4[]", ints) == ints));
+  BOOST_TEST(round_trip<std::vector<int>>(c, "int4[]", std::vector<int>{}).empty());
+  BOOST_TEST(c.query_value<int>("SELECT cardinality($1::int4[])", ints) == 3);
+  const std::vector<std::string> awkward{"a b", "quote\"d", "back\\slash", "{braces}", "comma,",
+                                         "NULL", "", " padded ", "\xc3\xa9"};
+  BOOST_TEST((round_trip<std::vector<std::string>>(c, "text[]", awkward) == awkward));
+  const std::vector<std::optional<std::string>> holes{"x", std::nullopt, "NULL"};
+  BOOST_TEST((round_trip<std::vector<std::optional<std::string>>>(c, "text[]", holes) == holes));
+  BOOST_TEST(c.query_value<bool>("SELECT ($1::text[])[2] IS NULL AND ($1::text[])[3] = 'NULL'", holes));
+  const std::vector<std::vector<std::int64_t>> grid{{1, 2, 3}, {4, 5, 6}};
+  BOOST_TEST((round_trip<std::vector<std::vector<std::int64_t>>>(c, "int8[]", grid) == grid));
+  BOOST_TEST(c.query_value<int>("SELECT ($1::int8[])[2][3]", grid) == 6);
+  const std::vector<double> doubles{0.5, -1e300};
+  BOOST_TEST((round_trip<std::vector<double>>(c, "float8[]", doubles) == doubles));
+  const std::vector<bool> flags{true, false};
+  BOOST_TEST((round_trip<std::vector<bool>>(c, "bool[]", flags) == flags));
+  const std::vector<db::Bytes> blobs{bytes({0, 1}), bytes({}), bytes({255})};
+  BOOST_TEST((round_trip<std::vector<db::Bytes>>(c, "bytea[]", blobs) == blobs));
+  using namespace std::chrono;
+  const std::vector<system_clock::time_point> times{sys_days(2020y / 1 / 1) + 1us, sys_days(1999y / 12 / 31)};
+  BOOST_TEST((round_trip<std::vector<system_clock::time_point>>(c, "timestamptz[]", times) == times));
+  // Other lower bounds print as "[0:1]={...}".
+  BOOST_TEST((c.query_value<std::vector<int>>("SELECT '[0:1]={7,8}'::int[]") == std::vector<int>{7, 8}));
+  // A NULL element needs std::optional elements.
+  auto e = conversion_error([&] { c.query_value<std::vector<int>>("SELECT ARRAY[1, NULL] AS a"); });
+  BOOST_TEST(e.db_type() == "int4[]");
+  BOOST_TEST(e.cpp_type() == "std::vector<int32>");
+  BOOST_TEST(std::string(e.what()).find("NULL") != std::string::npos);
+}
+
+SPINDLE_REALTIME_TEST_CASE(null_needs_an_optional) {
+  auto c = pg::connect(conninfo());
+  BOOST_TEST(!c.query_value<std::optional<int>>("SELECT NULL::int").has_value());
+  BOOST_TEST(*c.query_value<std::optional<int>>("SELECT 5") == 5);
+  BOOST_TEST(!round_trip<std::optional<std::string>>(c, "text", std::optional<std::string>()).has_value());
+  auto e = conversion_error([&] { c.query("SELECT NULL::int8 AS gone").get<std::int64_t>(0, 0); });
+  BOOST_TEST(e.column() == "gone");
+  BOOST_TEST(e.db_type() == "int8");
+  BOOST_TEST(std::string(e.what()) ==
+             "pg: column \"gone\" (int8) as int64: it is NULL (read it as std::optional)");
+}
+
+SPINDLE_REALTIME_TEST_CASE(rows_as_a_range_structs_and_tuples) {
+  auto c = pg::connect(conninfo());
+  c.query("CREATE TEMP TABLE items (id int PRIMARY KEY, name text NOT NULL, price float8, "
+          "tags text[] NOT NULL DEFAULT '{}', added timestamptz NOT NULL, extra int)");
+  using namespace std::chrono;
+  const system_clock::time_point when = sys_days(2025y / June / 1) + 8h;
+  for (int i = 1; i <= 3; ++i) {
+    c.query("INSERT INTO items VALUES ($1, $2, $3, $4, $5, 0)", i, "item " + std::to_string(i),
+            i == 2 ? std::optional<double>() : std::optional<double>(i * 1.25),
+            std::vector<std::string>(static_cast<std::size_t>(i), "t"), when + hours(i));
+  }
+  const pg::Result r = c.query("SELECT * FROM items ORDER BY id");
+  int seen = 0;
+  for (auto row : r) {
+    BOOST_TEST(row.index() == static_cast<std::size_t>(seen));
+    BOOST_TEST(row.get<int>("id") == seen + 1);
+    BOOST_TEST(row.get<int>(0) == seen + 1);
+    BOOST_TEST(*row.view(1) == "item " + std::to_string(seen + 1));
+    ++seen;
+  }
+  BOOST_TEST(seen == 3);
+  BOOST_TEST(r[1].size() == 6u);
+
+  const std::vector<shop::Item> items = r.as<shop::Item>();  // (extra: no member, ignored)
+  BOOST_TEST_REQUIRE(items.size() == 3u);
+  BOOST_TEST(items[0].name == "item 1");
+  BOOST_TEST(*items[0].price == 1.25);
+  BOOST_TEST(!items[1].price.has_value());
+  BOOST_TEST(items[2].tags.size() == 3u);
+  BOOST_TEST((items[2].added == when + 3h));
+
+  const auto one = c.query_one<shop::Item>("SELECT * FROM items WHERE id = $1", 2);
+  BOOST_TEST(one.name == "item 2");
+  BOOST_CHECK_THROW(c.query_one<shop::Item>("SELECT * FROM items WHERE id = $1", 9), db::NoRowsError);
+  BOOST_TEST(!c.query_optional<shop::Item>("SELECT * FROM items WHERE id = $1", 9).has_value());
+  BOOST_TEST(c.query_optional<shop::Item>("SELECT * FROM items WHERE id = $1", 3)->tags.size() == 3u);
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM items") == 3);
+  BOOST_CHECK_THROW(c.query_value<int>("SELECT id FROM items WHERE false"), db::NoRowsError);
+  BOOST_TEST(!c.query_value<std::optional<int>>("SELECT id FROM items WHERE false").has_value());
+  BOOST_TEST((c.query_as<int>("SELECT id FROM items ORDER BY id DESC") == std::vector<int>{3, 2, 1}));
+
+  const auto pairs = c.query_as<std::tuple<int, std::string>>("SELECT id, name FROM items ORDER BY id");
+  BOOST_TEST_REQUIRE(pairs.size() == 3u);
+  BOOST_TEST(std::get<1>(pairs[2]) == "item 3");
+  BOOST_CHECK_THROW((c.query_as<std::tuple<int, std::string>>("SELECT id FROM items")), db::ConversionError);
+
+  // A member with no column of its name.
+  auto e = conversion_error([&] { c.query_as<shop::Thin>("SELECT id FROM items"); });
+  BOOST_TEST(e.column() == "missing_column");
+  BOOST_TEST(e.cpp_type() == "shop::Thin::missing_column");
+  // A member of the wrong type names the column.
+  auto wrong = conversion_error([&] { c.query_as<shop::Item>("SELECT id, name, 'cheap' AS price, "
+                                                             "tags, added FROM items"); });
+  BOOST_TEST(wrong.column() == "price");
+  BOOST_TEST(wrong.cpp_type() == "std::optional<double>");
+}
+
+SPINDLE_REALTIME_TEST_CASE(the_pool_and_pipelines_give_typed_results_too) {
+  pg::Pool pool(conninfo(), 2);
+  BOOST_TEST(pool.query_value<int>("SELECT $1::int * 2", 21) == 42);
+  BOOST_TEST((pool.query_as<int>("SELECT generate_series(1, 3)") == std::vector<int>{1, 2, 3}));
+  auto conn = pool.acquire();
+  const auto results = conn->pipeline([](pg::Pipeline& p) {
+    for (int i = 0; i < 3; ++i) p.query("SELECT $1::int4[]", std::vector<int>(static_cast<std::size_t>(i), i));
+  });
+  BOOST_TEST_REQUIRE(results.size() == 3u);
+  BOOST_TEST((results[2].get<std::vector<int>>(0, 0) == std::vector<int>{2, 2}));
+}
+
+SPINDLE_REALTIME_TEST_CASE(executemany_runs_every_row_in_one_round_trip_or_none) {
+  auto c = pg::connect(conninfo());
+  c.query("CREATE TEMP TABLE stock (id int PRIMARY KEY, name text NOT NULL, price float8, "
+          "tags text[] NOT NULL DEFAULT '{}', added timestamptz NOT NULL)");
+  using namespace std::chrono;
+  const system_clock::time_point when = sys_days(2025y / May / 5);
+  std::vector<std::tuple<int, std::string, std::optional<double>>> rows;
+  for (int i = 1; i <= 500; ++i) rows.emplace_back(i, "n" + std::to_string(i), i % 2 ? std::optional(i * 0.5) : std::nullopt);
+  BOOST_TEST(c.executemany("INSERT INTO stock (id, name, price, added) VALUES ($1, $2, $3, now())", rows) == 500u);
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM stock") == 500);
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM stock WHERE price IS NULL") == 250);
+  // Structs give their members in order.
+  const std::vector<shop::Item> items{{1001, "a", 1.0, {"x", "y"}, when}, {1002, "b", std::nullopt, {}, when}};
+  BOOST_TEST(c.executemany("INSERT INTO stock VALUES ($1, $2, $3, $4, $5)", items) == 2u);
+  BOOST_TEST((c.query_one<shop::Item>("SELECT * FROM stock WHERE id = 1001").tags ==
+              std::vector<std::string>{"x", "y"}));
+  // Single values; an UPDATE counts the rows it changed.
+  BOOST_TEST(c.executemany("UPDATE stock SET price = 0 WHERE id = $1", std::vector<int>{1, 2, 3, 99999}) == 3u);
+  // A failing row (the duplicate key, row 3) undoes every row and is named.
+  const std::vector<std::pair<int, std::string>> clash{{2000, "ok"}, {2001, "ok"}, {1, "dup"}, {2002, "ok"}};
+  try {
+    c.executemany("INSERT INTO stock (id, name, added) VALUES ($1, $2, now())", clash);
+    BOOST_FAIL("a duplicate key went in");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "23505");
+    BOOST_TEST(std::string(e.what()).find("pipeline statement 3 of 4") != std::string::npos);
+  }
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM stock WHERE id >= 2000") == 0);
+  BOOST_TEST(c.executemany("DELETE FROM stock WHERE id = $1", std::vector<int>{}) == 0u);
+  BOOST_TEST(c.query_value<int>("SELECT 1") == 1);  // the connection is as before
+}
+
+BOOST_AUTO_TEST_SUITE_END()
