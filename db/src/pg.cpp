@@ -265,34 +265,98 @@ Connection connect(std::string_view conninfo, SourceLocation where) {
 // ---- Pool ----
 
 Pool::Pool(std::string conninfo, std::size_t size)
-    : conninfo_(std::move(conninfo)), size_(size), permits_(size) {
-  if (size == 0) throw std::invalid_argument("pg::Pool: size must be at least 1");
+    : Pool(std::move(conninfo), PoolOptions{.size = size}) {}
+
+Pool::Pool(std::string conninfo, PoolOptions options)
+    : conninfo_(std::move(conninfo)), options_(std::move(options)), permits_(options_.size) {
+  if (options_.size == 0) throw std::invalid_argument("pg::Pool: size must be at least 1");
+  all_back_.set();
 }
 
-Pool::~Pool() = default;
+Pool::~Pool() { sweeper_.cancel(); }
+
+bool Pool::expired(Clock::time_point created, Clock::time_point now) const noexcept {
+  return options_.max_lifetime > Clock::duration::zero() && now - created >= options_.max_lifetime;
+}
+
+void Pool::returned() noexcept {
+  permits_.release();
+  if (--lent_ == 0) all_back_.set();
+}
 
 Pool::Lease Pool::acquire(SourceLocation where) {
+  if (closed_) throw std::logic_error("pg::Pool::acquire: the pool is closed");
   permits_.acquire(where);
+  if (closed_) {
+    permits_.release();  // (passed on: the next waiter finds the pool closed too)
+    throw std::logic_error("pg::Pool::acquire: the pool is closed");
+  }
+  ++lent_;
+  all_back_.clear();
   try {
     while (!idle_.empty()) {
-      Connection c = std::move(idle_.back());
+      Idle c = std::move(idle_.back());  // the one used last: its server process is warm
       idle_.pop_back();
-      if (c.is_idle()) return Lease(this, std::move(c));
+      const auto now = Loop::current().time();
+      if (expired(c.created, now) || !c.conn.is_open()) continue;  // (closed as c goes)
+      try {
+        if (!options_.reset.empty()) {
+          c.conn.query(options_.reset);
+          if (options_.setup) options_.setup(c.conn);
+        } else if (now - c.since >= options_.check_after) {
+          c.conn.query("SELECT 1");
+        }
+      } catch (const Error&) {
+        continue;  // broken meanwhile: the next one, or a new one
+      }
+      return Lease(this, std::move(c.conn), c.created);
     }
-    return Lease(this, connect(conninfo_, where));
+    const auto created = Loop::current().time();
+    Connection conn = connect(conninfo_, where);
+    if (options_.setup) options_.setup(conn);
+    return Lease(this, std::move(conn), created);
   } catch (...) {
-    permits_.release();
+    returned();
     throw;
   }
 }
 
-void Pool::give_back(Connection conn) noexcept {
-  if (conn.is_idle()) idle_.push_back(std::move(conn));
-  permits_.release();
+void Pool::give_back(Connection conn, Clock::time_point created) noexcept {
+  const auto now = Loop::current().time();
+  // Inside a transaction it is closed: the server rolls back and frees the locks at once,
+  // rather than when the connection is next lent.
+  if (!closed_ && conn.is_idle() && !expired(created, now)) {
+    idle_.push_back({std::move(conn), created, now});
+    arm_sweeper();
+  }
+  returned();
+}
+
+void Pool::arm_sweeper() noexcept {
+  if (options_.max_idle <= Clock::duration::zero() || idle_.empty()) return;
+  if (sweeping_) return;  // (armed for an earlier deadline)
+  Clock::time_point first = idle_.front().since;
+  for (const Idle& c : idle_) first = std::min(first, c.since);
+  sweeping_ = true;
+  sweeper_ = Loop::current().call_at(first + options_.max_idle, [this] { sweep(); });
+}
+
+void Pool::sweep() noexcept {
+  sweeping_ = false;
+  const auto now = Loop::current().time();
+  std::erase_if(idle_, [&](const Idle& c) { return now - c.since >= options_.max_idle; });
+  arm_sweeper();
+}
+
+void Pool::close(SourceLocation where) {
+  closed_ = true;
+  sweeper_.cancel();
+  idle_.clear();
+  while (lent_ > 0) all_back_.wait(where);
 }
 
 Pool::Lease::~Lease() {
-  if (pool_) pool_->give_back(std::move(conn_));
+  if (pool_) pool_->give_back(std::move(conn_), created_);
 }
 
 }  // namespace spindle::pg

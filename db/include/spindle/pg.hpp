@@ -10,12 +10,15 @@
 #include <spindle/db/typed.hpp>
 #include <spindle/db/value.hpp>
 #include <spindle/detail/config.hpp>
+#include <spindle/event.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/semaphore.hpp>
 #include <spindle/source_location.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -248,10 +251,35 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
 SPINDLE_API Connection connect(std::string_view conninfo,
                                SourceLocation where = SourceLocation::current());
 
-/// Up to `size` connections shared by the tasks of one loop: acquire() lends one, parking
-/// while all are lent; connections are made when first needed and reused. A connection that
-/// comes back broken, or inside a transaction, is closed and replaced by a new one later.
-/// The pool must outlive its leases. asyncio: asyncpg.create_pool(dsn, max_size=size)
+/// How a Pool makes, cleans and retires connections. asyncio: asyncpg.create_pool's arguments
+struct PoolOptions {
+  /// The most connections the pool holds (asyncpg: max_size). At least 1.
+  std::size_t size = 10;
+  /// Run on each new connection before its first lease, and again after each reset (which
+  /// undoes what it did): SET, prepare(), ... Every lease starts from a connection as setup
+  /// left it. An exception from it fails the acquire() (asyncpg: init and setup).
+  std::function<void(Connection&)> setup = {};
+  /// Run on a connection that was lent before, as the next acquire() takes it: what one task
+  /// did to the session (settings, temporary tables, prepared statements, LISTENs, advisory
+  /// locks) does not reach the next. Empty: none. (asyncpg: the pool's reset)
+  std::string reset = "DISCARD ALL";
+  /// A connection made longer ago than this is closed rather than lent again (zero: no
+  /// limit).
+  Clock::duration max_lifetime = Clock::duration::zero();
+  /// An idle connection unused for this long is closed, by a timer, even if the pool is not
+  /// used again (zero: never). asyncio: max_inactive_connection_lifetime
+  Clock::duration max_idle = Clock::duration::zero();
+  /// Without a reset, a connection idle for longer than this answers "SELECT 1" before it
+  /// is lent (the reset checks it as well); one that fails is replaced.
+  Clock::duration check_after = std::chrono::seconds(30);
+};
+
+/// Connections shared by the tasks of one loop: acquire() lends one, parking while all are
+/// lent; connections are made when first needed, reset between leases and reused. A
+/// connection that comes back broken or inside a transaction is closed (the server rolls the
+/// transaction back and frees its locks at once), as is one past its lifetime; acquire()
+/// makes a new one. The pool must outlive its leases; close() waits for them.
+/// asyncio: asyncpg.create_pool(dsn, ...)
 class SPINDLE_API Pool : public db::Queries<Pool> {
  public:
   static constexpr const char* client = "pg";
@@ -259,7 +287,9 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
   /// A lent connection; returns it to the pool when destroyed.
   class SPINDLE_API Lease {
    public:
-    Lease(Lease&& o) noexcept : pool_(o.pool_), conn_(std::move(o.conn_)) { o.pool_ = nullptr; }
+    Lease(Lease&& o) noexcept : pool_(o.pool_), conn_(std::move(o.conn_)), created_(o.created_) {
+      o.pool_ = nullptr;
+    }
     Lease& operator=(Lease&&) = delete;
     ~Lease();
     Connection& operator*() noexcept { return conn_; }
@@ -267,21 +297,27 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
 
    private:
     friend class Pool;
-    Lease(Pool* pool, Connection conn) noexcept : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Pool* pool, Connection conn, Clock::time_point created) noexcept
+        : pool_(pool), conn_(std::move(conn)), created_(created) {}
     Pool* pool_;
     Connection conn_;
+    Clock::time_point created_;
   };
 
-  /// A pool of at most `size` connections to `conninfo` (none made yet).
-  /// Throws std::invalid_argument if size is 0.
+  /// A pool of at most `size` connections to `conninfo` (none made yet), with the other
+  /// options' defaults. Throws std::invalid_argument if size is 0.
   Pool(std::string conninfo, std::size_t size);
+  /// A pool as `options` say. Throws std::invalid_argument if options.size is 0.
+  Pool(std::string conninfo, PoolOptions options);
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
   ~Pool();
 
-  /// Lends a connection: an idle one, else a new one while fewer than size exist, else the
-  /// first one returned (waiters are served in order). Throws Error if a new connection
-  /// fails, CancelledError (nothing lent). asyncio: async with pool.acquire() as conn
+  /// Lends a connection: the idle one used last (reset, or checked, as the options say),
+  /// else a new one while fewer than size exist, else the first one returned (waiters are
+  /// served in order). Throws Error if a new connection (or its setup) fails,
+  /// std::logic_error once the pool is closed, CancelledError (nothing lent).
+  /// asyncio: async with pool.acquire() as conn
   Lease acquire(SourceLocation where = SourceLocation::current());
   /// acquire(), then query() on it. asyncio: await pool.fetch(sql, *args)
   template <class... P>
@@ -289,17 +325,37 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
     auto conn = acquire();
     return conn->query(sql, params...);
   }
+  /// Closes the pool: acquire() throws from now on, idle connections are closed at once and
+  /// lent ones as they come back, which this waits for. Idempotent. Throws CancelledError
+  /// (the pool stays closed). asyncio: await pool.close()
+  void close(SourceLocation where = SourceLocation::current());
   /// The most connections it holds.
-  std::size_t size() const noexcept { return size_; }
+  std::size_t size() const noexcept { return options_.size; }
   /// Connections made and not lent right now.
   std::size_t idle() const noexcept { return idle_.size(); }
+  /// Connections lent right now.
+  std::size_t lent() const noexcept { return lent_; }
 
  private:
-  void give_back(Connection conn) noexcept;
+  struct Idle {
+    Connection conn;
+    Clock::time_point created;  // when it was made
+    Clock::time_point since;    // when it came back
+  };
+  void give_back(Connection conn, Clock::time_point created) noexcept;
+  bool expired(Clock::time_point created, Clock::time_point now) const noexcept;
+  void arm_sweeper() noexcept;
+  void sweep() noexcept;
+  void returned() noexcept;
   std::string conninfo_;
-  std::size_t size_;
+  PoolOptions options_;
   Semaphore permits_;
-  std::vector<Connection> idle_;
+  std::vector<Idle> idle_;
+  std::size_t lent_ = 0;
+  bool closed_ = false;
+  Event all_back_;
+  TimerHandle sweeper_;  // closes connections idle for max_idle
+  bool sweeping_ = false;
 };
 
 }  // namespace spindle::pg
