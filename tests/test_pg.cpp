@@ -1,6 +1,7 @@
 // spindle::pg against a real PostgreSQL server started by tests/db_servers.py (SPINDLE_PG):
 // parameters and results, errors, prepared statements, pipelines, transactions, cancellation
 // on the server, LISTEN/NOTIFY, the pool, a connection lost mid-query.
+#include <spindle/io/socket.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -382,6 +384,89 @@ SPINDLE_REALTIME_TEST_CASE(many_connections_run_concurrently) {
   }
   for (int i = 0; i < 40; ++i) BOOST_TEST(tasks[static_cast<std::size_t>(i)].join() == std::to_string(i));
   BOOST_TEST(seconds_since(t0) < 4.0);
+}
+
+namespace {
+
+/// SPINDLE_PG_TCP ("host=127.0.0.1 port=N user=... dbname=...") with host and port replaced.
+std::string tcp_conninfo(const std::string& host, const std::string& port) {
+  const char* c = std::getenv("SPINDLE_PG_TCP");
+  if (!c) BOOST_FAIL("SPINDLE_PG_TCP is not set: run this test through tests/db_servers.py --pg");
+  std::string out;
+  std::istringstream in(c);
+  for (std::string field; in >> field;) {
+    if (field.starts_with("host=")) field = "host=" + host;
+    if (field.starts_with("port=")) field = "port=" + port;
+    out += field + " ";
+  }
+  return out;
+}
+
+std::string tcp_port() {
+  const char* p = std::getenv("SPINDLE_PG_PORT");
+  if (!p) BOOST_FAIL("SPINDLE_PG_PORT is not set: run this test through tests/db_servers.py --pg");
+  return p;
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+std::string closed_port() {
+  auto s = spindle::io::Socket::tcp();
+  s.bind(spindle::io::Address::ip("127.0.0.1", 0));
+  return std::to_string(s.local_address().port());  // (closed as s goes)
+}
+
+}  // namespace
+
+SPINDLE_REALTIME_TEST_CASE(host_names_are_looked_up_off_the_loop_and_every_host_is_tried) {
+  const std::string port = tcp_port();
+  // A name: resolved here, each of its addresses tried (localhost may be ::1 first, where the
+  // server does not listen).
+  auto by_name = pg::connect(tcp_conninfo("localhost", port));
+  BOOST_TEST(by_name.query_value<std::string>("SELECT host(inet_server_addr())") == "127.0.0.1");
+  // A list: the first host refuses, the second serves.
+  auto listed = pg::connect(tcp_conninfo("127.0.0.1,localhost", closed_port() + "," + port));
+  BOOST_TEST(listed.query_value<int>("SELECT 1") == 1);
+  // A name that does not resolve is skipped; when none resolves, the error names them.
+  auto skipped = pg::connect(tcp_conninfo("no-such-host.invalid,localhost", port + "," + port));
+  BOOST_TEST(skipped.query_value<int>("SELECT 1") == 1);
+  try {
+    pg::connect(tcp_conninfo("no-such-host.invalid", port));
+    BOOST_FAIL("connected to a host that does not exist");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "08001");
+    BOOST_TEST(std::string(e.what()).find("no-such-host.invalid") != std::string::npos);
+  }
+  // The URI form goes through the same way.
+  auto uri = pg::connect("postgresql://spindle@localhost:" + port + "/postgres");
+  BOOST_TEST(uri.query_value<int>("SELECT 2") == 2);
+}
+
+SPINDLE_REALTIME_TEST_CASE(connect_timeout_is_enforced_without_blocking_the_loop) {
+  // A server that takes the connection and never answers the startup message.
+  auto mute = spindle::io::Socket::tcp();
+  mute.bind(spindle::io::Address::ip("127.0.0.1", 0));
+  mute.listen();
+  const std::string port = std::to_string(mute.local_address().port());
+  int ticks = 0;
+  auto ticker = spindle::spawn([&] {
+    for (;;) {
+      spindle::sleep(100ms);
+      ++ticks;
+    }
+  });
+  const auto t0 = spindle::Loop::current().time();
+  try {
+    pg::connect(tcp_conninfo("127.0.0.1", port) + " connect_timeout=1");  // (libpq: at least 2)
+    BOOST_FAIL("connected to a server that never answers");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "08001");
+    BOOST_TEST(std::string(e.what()).find("timeout expired") != std::string::npos);
+  }
+  const double waited = seconds_since(t0);
+  BOOST_TEST(waited >= 1.9);
+  BOOST_TEST(waited < 30.0);
+  BOOST_TEST(ticks >= 5);  // the loop ran on meanwhile
+  ticker.cancel();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

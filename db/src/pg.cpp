@@ -2,18 +2,25 @@
 // results collected with PQconsumeInput/PQisBusy, parking on the socket in between.
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
+#include <spindle/io/address.hpp>
+#include <spindle/io/resolve.hpp>
 #include <spindle/io/wait.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/thread.hpp>
+#include <spindle/timeout.hpp>
 
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <utility>
 
 #include "pg_impl.hpp"
@@ -237,25 +244,183 @@ void Connection::close() noexcept { impl_.reset(); }
 
 pg_conn* Connection::native_handle() const noexcept { return impl_ ? impl_->conn : nullptr; }
 
+namespace {
+
+/// libpq's reading of a connection string (key=value or URI), freed as it goes.
+class ParsedConninfo {
+ public:
+  explicit ParsedConninfo(const std::string& conninfo) {
+    char* err = nullptr;
+    opts_ = PQconninfoParse(conninfo.c_str(), &err);
+    if (!opts_) {
+      const std::string m = err ? message_of(err) : "out of memory";
+      PQfreemem(err);
+      throw Error("08001", "connect: " + m);
+    }
+  }
+  ~ParsedConninfo() { PQconninfoFree(opts_); }
+  ParsedConninfo(const ParsedConninfo&) = delete;
+  ParsedConninfo& operator=(const ParsedConninfo&) = delete;
+
+  /// The value given for keyword, else the environment variable libpq would read, else "".
+  std::string get(const char* keyword, const char* env) const {
+    for (const PQconninfoOption* o = opts_; o->keyword; ++o) {
+      if (std::strcmp(o->keyword, keyword) == 0 && o->val) return o->val;
+    }
+    const char* e = std::getenv(env);
+    return e ? e : "";
+  }
+  /// Every keyword given a value, but those listed in `except`.
+  template <class F>
+  void for_each_given(std::initializer_list<std::string_view> except, F f) const {
+    for (const PQconninfoOption* o = opts_; o->keyword; ++o) {
+      if (o->val && std::find(except.begin(), except.end(), o->keyword) == except.end()) {
+        f(o->keyword, o->val);
+      }
+    }
+  }
+
+ private:
+  PQconninfoOption* opts_ = nullptr;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = s.find(',', start);
+    out.push_back(s.substr(start, comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+std::string join_list(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
+  return out;
+}
+
+/// A host entry libpq would look up itself, blocking: a name, not an address or a socket
+/// directory.
+bool is_host_name(const std::string& h) {
+  if (h.empty() || h[0] == '/' || h[0] == '@') return false;
+  try {
+    io::Address::ip(h, 0);
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
+/// The keywords and values to connect with: every host name resolved here (io::resolve, on
+/// the thread pool) and handed to libpq as hostaddr, one entry per address, host kept for
+/// TLS verification. Returns how many hosts libpq will try.
+std::size_t resolve_hosts(const ParsedConninfo& info, std::vector<std::string>& keys,
+                          std::vector<std::string>& values, SourceLocation where) {
+  info.for_each_given({"host", "hostaddr", "port"}, [&](const char* k, const char* v) {
+    keys.emplace_back(k);
+    values.emplace_back(v);
+  });
+  const std::string host = info.get("host", "PGHOST"), hostaddr = info.get("hostaddr", "PGHOSTADDR"),
+                    port = info.get("port", "PGPORT");
+  auto keep = [&](const char* k, const std::string& v) {
+    if (!v.empty()) {
+      keys.emplace_back(k);
+      values.push_back(v);
+    }
+  };
+  const std::vector<std::string> hosts = split_list(host), ports = split_list(port);
+  const bool lookups = std::any_of(hosts.begin(), hosts.end(), is_host_name);
+  if (!hostaddr.empty() || !lookups || (ports.size() > 1 && ports.size() != hosts.size())) {
+    keep("host", host);  // nothing to look up (or a list libpq will refuse with its message)
+    keep("hostaddr", hostaddr);
+    keep("port", port);
+    return std::max<std::size_t>(1, std::max(hosts.size(), split_list(hostaddr).size()));
+  }
+  std::vector<std::string> new_hosts, new_addrs, new_ports;
+  std::string failures;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    const std::string& p = ports.size() == hosts.size() ? ports[i] : ports[0];
+    if (!is_host_name(hosts[i])) {
+      new_hosts.push_back(hosts[i]);
+      new_addrs.emplace_back();  // (empty: libpq uses the host entry)
+      new_ports.push_back(p);
+      continue;
+    }
+    try {
+      for (const io::Address& a : io::resolve(hosts[i], p.empty() ? "5432" : p, where)) {
+        new_hosts.push_back(hosts[i]);
+        new_addrs.push_back(a.host());
+        new_ports.push_back(p);
+      }
+    } catch (const std::system_error& e) {
+      failures += (failures.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  if (new_hosts.empty()) throw Error("08001", "connect: " + failures);
+  keep("host", join_list(new_hosts));
+  keep("hostaddr", join_list(new_addrs));
+  if (ports.size() > 1) {
+    keep("port", join_list(new_ports));
+  } else {
+    keep("port", port);
+  }
+  return new_hosts.size();
+}
+
+}  // namespace
+
 Connection connect(std::string_view conninfo, SourceLocation where) {
+  const ParsedConninfo info{std::string(conninfo)};
+  std::vector<std::string> keys, values;
+  const std::size_t hosts = resolve_hosts(info, keys, values, where);
+  std::vector<const char*> key_ptrs, value_ptrs;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    key_ptrs.push_back(keys[i].c_str());
+    value_ptrs.push_back(values[i].c_str());
+  }
+  key_ptrs.push_back(nullptr);
+  value_ptrs.push_back(nullptr);
+  // connect_timeout as libpq reads it (seconds, at least 2), for each host it tries: libpq
+  // enforces it only in its blocking calls.
+  int timeout = 0;
+  const std::string t = info.get("connect_timeout", "PGCONNECT_TIMEOUT");
+  std::from_chars(t.data(), t.data() + t.size(), timeout);
+  if (timeout > 0 && timeout < 2) timeout = 2;
+
   auto impl = std::make_unique<Connection::Impl>();
-  impl->conn = PQconnectStart(std::string(conninfo).c_str());
+  impl->conn = PQconnectStartParams(key_ptrs.data(), value_ptrs.data(), 0);
   if (!impl->conn) throw std::bad_alloc();
   auto failed = [&] {
     return Error("08001", "connect: " + message_of(PQerrorMessage(impl->conn)));
   };
   if (PQstatus(impl->conn) == CONNECTION_BAD) throw failed();
-  // PQconnectPoll is driven as if it last asked to write.
-  auto st = PGRES_POLLING_WRITING;
-  for (;;) {
-    if (st == PGRES_POLLING_OK) break;
-    if (st == PGRES_POLLING_FAILED) throw failed();
-    if (st == PGRES_POLLING_READING) {
-      io::wait_readable(PQsocket(impl->conn), where);
-    } else {
-      io::wait_writable(PQsocket(impl->conn), where);
+  auto poll = [&] {
+    // PQconnectPoll is driven as if it last asked to write.
+    auto st = PGRES_POLLING_WRITING;
+    for (;;) {
+      if (st == PGRES_POLLING_OK) return;
+      if (st == PGRES_POLLING_FAILED) throw failed();
+      if (st == PGRES_POLLING_READING) {
+        io::wait_readable(PQsocket(impl->conn), where);
+      } else {
+        io::wait_writable(PQsocket(impl->conn), where);
+      }
+      st = PQconnectPoll(impl->conn);
     }
-    st = PQconnectPoll(impl->conn);
+  };
+  if (timeout > 0) {
+    const auto limit = std::chrono::seconds(timeout) * static_cast<int>(hosts);
+    try {
+      spindle::with_timeout(limit, poll, where);
+    } catch (const TimeoutError&) {
+      throw Error("08001", "connect: timeout expired (connect_timeout " + std::to_string(timeout) +
+                               " s for each of " + std::to_string(hosts) + " host" +
+                               (hosts == 1 ? "" : "s") + ")");
+    }
+  } else {
+    poll();
   }
   if (PQsetnonblocking(impl->conn, 1) != 0) throw failed();
   impl->sock.emplace(PQsocket(impl->conn));

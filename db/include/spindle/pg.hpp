@@ -244,9 +244,12 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
 };
 
 /// Connects with a libpq connection string ("host=/run/postgresql dbname=app", or a
-/// postgresql:// URI), parking while the connection is made. A host name (not an address or
-/// a socket directory) is resolved by libpq itself, blocking the loop meanwhile.
-/// Throws Error (SQLSTATE 08001 with libpq's message), CancelledError.
+/// postgresql:// URI), parking while the connection is made. Nothing blocks the loop: host
+/// names are resolved with io::resolve and handed to libpq as hostaddr (host stays, for TLS
+/// verification), every address of every host in a list is tried in order (a name that does
+/// not resolve is skipped), and connect_timeout (seconds, at least 2) is enforced here, for
+/// each host. Throws Error (SQLSTATE 08001 with libpq's message, the lookup failures, or
+/// "timeout expired"), CancelledError.
 /// asyncio: await asyncpg.connect(dsn)
 SPINDLE_API Connection connect(std::string_view conninfo,
                                SourceLocation where = SourceLocation::current());
