@@ -327,4 +327,93 @@ SPINDLE_REALTIME_TEST_CASE(executemany_runs_every_row_in_one_round_trip_or_none)
   BOOST_TEST(c.query_value<int>("SELECT 1") == 1);  // the connection is as before
 }
 
+SPINDLE_REALTIME_TEST_CASE(copy_in_a_million_rows_and_out_again) {
+  auto c = pg::connect(conninfo());
+  c.query("CREATE TEMP TABLE copied (id int8 NOT NULL, name text, score float8, tags int4[])");
+  constexpr std::int64_t kRows = 1'000'000;
+  struct Counting {  // a range that makes its rows as it goes: nothing held in memory
+    struct iterator {
+      std::int64_t i;
+      std::tuple<std::int64_t, std::string, std::optional<double>, std::vector<int>> operator*() const {
+        return {i, "row " + std::to_string(i), i % 10 ? std::optional(i / 4.0) : std::nullopt,
+                std::vector<int>{static_cast<int>(i % 3)}};
+      }
+      iterator& operator++() { ++i; return *this; }
+      bool operator==(const iterator&) const = default;
+    };
+    iterator begin() const { return {0}; }
+    iterator end() const { return {kRows}; }
+  };
+  BOOST_TEST(c.copy_in("pg_temp.copied", {}, Counting{}) == static_cast<std::uint64_t>(kRows));
+  BOOST_TEST(c.query_value<std::int64_t>("SELECT count(*) FROM copied") == kRows);
+  BOOST_TEST(c.query_value<std::int64_t>("SELECT sum(id) FROM copied") == kRows * (kRows - 1) / 2);
+  BOOST_TEST(c.query_value<std::int64_t>("SELECT count(*) FROM copied WHERE score IS NULL") == kRows / 10);
+  BOOST_TEST(c.query_value<double>("SELECT score FROM copied WHERE id = 999999") == 999999 / 4.0);
+  // Values that COPY's text format escapes come through as they were.
+  const std::string awkward = "tab\there\nnewline \\N back\\slash \r";
+  BOOST_TEST(c.copy_in("copied", {"name", "id"}, std::vector<std::tuple<std::string, int>>{{awkward, -1}}) == 1u);
+  BOOST_TEST(c.query_value<std::string>("SELECT name FROM copied WHERE id = -1") == awkward);
+
+  // Out again, row by row, as the server sends it.
+  std::int64_t lines = 0;
+  std::string row_7;
+  const auto copied = c.copy_out("COPY (SELECT id, name, score, tags FROM copied WHERE id >= 0 ORDER BY id) TO STDOUT",
+                                 [&](std::string_view row) {
+                                   if (lines == 7) row_7 = std::string(row);
+                                   ++lines;
+                                 });
+  BOOST_TEST(copied == static_cast<std::uint64_t>(kRows));
+  BOOST_TEST(lines == kRows);
+  BOOST_TEST(row_7 == "7\trow 7\t1.75\t{1}\n");
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_copy_that_stops_half_way_leaves_nothing_and_the_connection_usable) {
+  auto c = pg::connect(conninfo());
+  c.query("CREATE TEMP TABLE target (id int PRIMARY KEY)");
+  // An exception from the rows' side: the COPY is ended with an error, nothing stays.
+  int made = 0;
+  auto fill = [&](std::string& buffer) {
+    for (int k = 0; k < 1000; ++k) buffer += std::to_string(made++) + "\n";
+    if (made >= 5000) throw std::runtime_error("the source dried up");
+    return true;
+  };
+  BOOST_CHECK_EXCEPTION(c.copy_from_stdin("COPY target FROM STDIN", fill), std::runtime_error,
+                        [](const std::runtime_error& e) { return std::string(e.what()) == "the source dried up"; });
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM target") == 0);
+  // A value the server refuses: Error with its SQLSTATE, nothing stays.
+  try {
+    c.copy_in("target", {}, std::vector<std::string>{"1", "2", "three"});
+    BOOST_FAIL("'three' went into an int column");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "22P02");
+  }
+  BOOST_TEST(c.query_value<int>("SELECT count(*) FROM target") == 0);
+  // Not a COPY at all.
+  try {
+    c.copy_out("SELECT 1", [](std::string_view) {});
+    BOOST_FAIL("copy_out ran a SELECT");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "42601");
+  }
+  BOOST_CHECK_THROW(c.copy_from_stdin("COPY (SELECT 1) TO STDOUT", [](std::string&) { return false; }), pg::Error);
+  BOOST_CHECK_THROW(c.copy_in("no_such_table", {}, std::vector<int>{1}), pg::Error);
+  // The reader stops half-way through a long COPY TO STDOUT: cancelled on the server.
+  int seen = 0;
+  BOOST_CHECK_THROW(c.copy_out("COPY (SELECT generate_series(1, 50000000)) TO STDOUT",
+                               [&](std::string_view) {
+                                 if (++seen == 1000) throw std::runtime_error("enough");
+                               }),
+                    std::runtime_error);
+  BOOST_TEST(c.query_value<int>("SELECT 41 + 1") == 42);
+  // And a cancellation (a timeout) in the middle of one.
+  BOOST_CHECK_THROW(spindle::with_timeout(200ms, [&] {
+                      c.copy_out("COPY (SELECT generate_series(1, 50000000)) TO STDOUT",
+                                 [](std::string_view) {});
+                    }),
+                    spindle::TimeoutError);
+  BOOST_TEST(c.query_value<int>("SELECT 2") == 2);
+  BOOST_TEST(c.copy_in("target", {"id"}, std::vector<int>{1, 2, 3}) == 3u);
+  BOOST_TEST(c.query_value<int>("SELECT sum(id) FROM target") == 6);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

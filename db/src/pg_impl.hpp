@@ -7,6 +7,7 @@
 #include <spindle/io/wait.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/thread.hpp>
+#include <spindle/timeout.hpp>
 
 #include <libpq-fe.h>
 
@@ -165,6 +166,15 @@ struct Connection::Impl {
       finish();
     }
   }
+
+  /// Sends sql and waits for the server to enter COPY mode `expected` (pg_copy.cpp); any
+  /// other outcome is collected and thrown as Error.
+  void start_copy(const std::string& sql, ExecStatusType expected, const char* what,
+                  SourceLocation where);
+  /// Ends a COPY FROM STDIN that cannot go on: the server gets an error and rolls it back.
+  void abort_copy_in(const std::string& why, SourceLocation where) noexcept;
+  /// Ends a COPY TO STDOUT the caller stopped reading: a cancel request, the rest dropped.
+  void abort_copy_out(SourceLocation where) noexcept;
 
   /// Reads the next result, parking while libpq needs more input (pipeline mode).
   PGresult* next_result(const char* what, SourceLocation where);

@@ -10,6 +10,7 @@
 #include <spindle/db/typed.hpp>
 #include <spindle/db/value.hpp>
 #include <spindle/detail/config.hpp>
+#include <spindle/detail/unique_function.hpp>
 #include <spindle/event.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/semaphore.hpp>
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -205,6 +207,47 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
     return affected;
   }
 
+  /// Copies rows into table (a name, or schema.name; quoted here) through COPY FROM STDIN in
+  /// text format, in chunks of about 64 KiB: each row a std::tuple (or pair, array), a
+  /// Boost.Describe'd struct (members in order) or a single value, its values converted as
+  /// query() converts parameters, NULL for an empty optional; columns name the columns the
+  /// values go to (empty: all, in the table's order). Returns the rows copied. The COPY is
+  /// one statement: if it fails (a bad value, a constraint) or the task is cancelled, no row
+  /// stays. Throws Error, CancelledError, std::invalid_argument for an empty table name.
+  /// asyncio: await conn.copy_records_to_table(table, records=rows, columns=columns)
+  template <class Rows>
+  std::uint64_t copy_in(std::string_view table, const std::vector<std::string>& columns,
+                        const Rows& rows, SourceLocation where = SourceLocation::current()) {
+    using std::begin, std::end;  // (what a range-for would use)
+    auto it = begin(rows);
+    const auto last = end(rows);
+    return copy_from_stdin(copy_statement(table, columns), [&](std::string& buffer) {
+      while (it != last && buffer.size() < 64 * 1024) {
+        append_copy_row(buffer, db::detail::row_values(*it));
+        ++it;
+      }
+      return it != last;
+    }, where);
+  }
+  /// Runs sql, a COPY ... FROM STDIN, sending what fill appends to the (emptied) buffer it
+  /// is given, call after call, until it returns false: the data in the COPY's format (text,
+  /// csv or binary, as sql says). An exception from fill (or a cancellation) ends the COPY
+  /// with an error, so nothing of it stays, and is rethrown. Returns the rows copied. Throws
+  /// Error (42601 if sql is not a COPY FROM STDIN), CancelledError, fill's exceptions.
+  /// asyncio: await conn.copy_to_table(table, source=...)
+  std::uint64_t copy_from_stdin(std::string_view sql,
+                                spindle::detail::UniqueFunction<bool(std::string&)> fill,
+                                SourceLocation where = SourceLocation::current());
+  /// Runs sql, a COPY ... TO STDOUT, calling fn with each piece of data the server sends (a
+  /// row, in the COPY's format), as it arrives: memory stays bounded whatever the size.
+  /// An exception from fn (or a cancellation) cancels the COPY on the server and is
+  /// rethrown; the connection stays usable. Returns the rows copied. Throws Error (42601 if
+  /// sql is not a COPY TO STDOUT), CancelledError, fn's exceptions.
+  /// asyncio: await conn.copy_from_query(...) / copy_from_table(..., output=fn)
+  std::uint64_t copy_out(std::string_view sql,
+                         spindle::detail::UniqueFunction<void(std::string_view)> fn,
+                         SourceLocation where = SourceLocation::current());
+
   /// Runs fn(*this) in a transaction and returns what it returns: BEGIN, then COMMIT when fn
   /// returns, or ROLLBACK (cancellation held back meanwhile) when it throws or the task is
   /// cancelled, rethrowing. Inside another transaction it uses a savepoint instead.
@@ -237,6 +280,8 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   friend SPINDLE_API Connection connect(std::string_view conninfo, SourceLocation where);
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
+  static std::string copy_statement(std::string_view table, const std::vector<std::string>& columns);
+  static void append_copy_row(std::string& out, const std::vector<db::Value>& values);
   int begin();
   void commit(int depth);
   void rollback(int depth) noexcept;
