@@ -6,6 +6,8 @@
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
 
+#include "pg_env.hpp"
+
 #include <fcntl.h>
 #include <libpq-fe.h>
 
@@ -21,11 +23,7 @@ namespace pg = spindle::pg;
 
 namespace {
 
-std::string conninfo() {
-  const char* c = std::getenv("SPINDLE_PG");
-  if (!c) BOOST_FAIL("SPINDLE_PG is not set: run this test through tests/db_servers.py --pg");
-  return c;
-}
+using pg_env::conninfo;
 
 /// The SQLSTATE of the pg::Error fn throws; fails the test if it throws none.
 template <class F>

@@ -5,6 +5,8 @@
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
 
+#include "pg_env.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -15,11 +17,7 @@ namespace pg = spindle::pg;
 
 namespace {
 
-std::string conninfo() {
-  const char* c = std::getenv("SPINDLE_PG");
-  if (!c) BOOST_FAIL("SPINDLE_PG is not set: run this test through tests/db_servers.py --pg");
-  return c;
-}
+using pg_env::conninfo;
 
 /// The connection string with an application_name that tells this test's connections apart.
 std::string tagged(const std::string& name) { return conninfo() + " application_name=" + name; }

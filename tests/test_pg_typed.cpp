@@ -5,6 +5,8 @@
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
 
+#include "pg_env.hpp"
+
 #include <boost/describe.hpp>
 
 #include <chrono>
@@ -24,11 +26,7 @@ using std::chrono::system_clock;
 
 namespace {
 
-std::string conninfo() {
-  const char* c = std::getenv("SPINDLE_PG");
-  if (!c) BOOST_FAIL("SPINDLE_PG is not set: run this test through tests/db_servers.py --pg");
-  return c;
-}
+using pg_env::conninfo;
 
 /// $1 sent as `cast`, read back as T.
 template <class T, class P>
