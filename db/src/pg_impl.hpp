@@ -127,7 +127,9 @@ struct Connection::Impl {
   /// After a cancellation inside a statement: finishes sending it, asks the server to cancel
   /// it (PQcancel blocks, so it runs on the thread pool), and drains its results, with the
   /// task's cancellation held back; closes the connection if that takes too long or fails.
-  void abandon(SourceLocation where) noexcept {
+  /// (A stream in single-row mode is cancelled even when rows wait in libpq's buffer:
+  /// `always_cancel`.)
+  void abandon(SourceLocation where, bool always_cancel = false) noexcept {
     CancelShield shield;
     const auto deadline = std::chrono::steady_clock::now() + kCleanupLimit;
     try {
@@ -135,7 +137,7 @@ struct Connection::Impl {
         if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
         sock->wait_writable(50ms, where);
       }
-      if (PQisBusy(conn)) {
+      if (always_cancel || PQisBusy(conn)) {
         PGcancel* cancel = PQgetCancel(conn);
         if (cancel) {
           to_thread([cancel] {

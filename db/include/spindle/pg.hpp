@@ -20,8 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -91,10 +91,13 @@ class SPINDLE_API Result : public db::TypedResult<Result> {
 
  private:
   friend class Connection;
+  friend class RowStream;
   explicit Result(pg_result* r);
   void check(std::size_t row, std::size_t col) const;
   std::shared_ptr<pg_result> res_;
 };
+
+class RowStream;
 
 /// A NOTIFY received on a channel this connection LISTENs to.
 struct Notification {
@@ -164,6 +167,15 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   /// query() with the parameters already converted.
   Result query_values(std::string_view sql, std::span<const db::Value> params,
                       SourceLocation where = SourceLocation::current());
+  /// Runs one statement (params as query() takes them) and returns its rows as they arrive,
+  /// one at a time, in bounded memory: `for (auto row : conn.stream(sql, ...))`. Throws as
+  /// query() if the statement cannot be sent; its errors come from reading the stream.
+  /// asyncio: async for record in conn.cursor(sql, *args)
+  template <class... P>
+  RowStream stream(std::string_view sql, const P&... params);  // (defined after RowStream)
+  /// stream() with the parameters already converted.
+  RowStream stream_values(std::string_view sql, std::span<const db::Value> params,
+                          SourceLocation where = SourceLocation::current());
   /// Prepares `sql` as the named statement `name` (for execute()). Throws as query().
   void prepare(std::string_view name, std::string_view sql,
                SourceLocation where = SourceLocation::current());
@@ -278,6 +290,7 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
 
  private:
   friend SPINDLE_API Connection connect(std::string_view conninfo, SourceLocation where);
+  friend class RowStream;
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
   static std::string copy_statement(std::string_view table, const std::vector<std::string>& columns);
@@ -287,6 +300,66 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   void rollback(int depth) noexcept;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The rows of one statement as they arrive (Connection::stream(), libpq's single-row mode):
+/// memory stays bounded whatever the result's size. An input range; each row is valid until
+/// the next is read. Leaving it early (or destroying it unfinished) cancels the statement on
+/// the server and drains it, so the connection is ready for the next one. The connection
+/// serves nothing else meanwhile and must outlive the stream.
+/// asyncio: async for record in conn.cursor(sql, *args)
+class SPINDLE_API RowStream {
+ public:
+  /// Walks the rows; dereferencing gives a db::Row<Result>.
+  class iterator {
+   public:
+    using value_type = db::Row<Result>;
+    using difference_type = std::ptrdiff_t;
+    iterator() noexcept = default;
+    explicit iterator(RowStream* s) noexcept : s_(s) {}
+    db::Row<Result> operator*() const noexcept { return s_->current_[0]; }
+    /// Reads the next row. Throws as RowStream::next().
+    iterator& operator++() {
+      s_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const noexcept { return !s_ || s_->done_; }
+
+   private:
+    RowStream* s_ = nullptr;
+  };
+
+  RowStream(RowStream&& o) noexcept;
+  RowStream& operator=(RowStream&&) = delete;
+  /// Abandons an unfinished stream: cancelled on the server, drained (parking meanwhile).
+  ~RowStream();
+
+  /// Reads the first row (once) and walks from it. Throws as next().
+  iterator begin();
+  std::default_sentinel_t end() const noexcept { return {}; }
+  /// Reads the next row into current(); false at the end. Throws Error if the statement
+  /// fails (the rows before it were delivered; the connection stays usable), CancelledError
+  /// (the statement is cancelled on the server).
+  bool next(SourceLocation where = SourceLocation::current());
+  /// The row read last, as a one-row Result.
+  const Result& current() const noexcept { return current_; }
+  /// How many rows have been read.
+  std::uint64_t count() const noexcept { return count_; }
+
+ private:
+  friend class Connection;
+  explicit RowStream(Connection::Impl* conn) noexcept : conn_(conn) {}
+  Connection::Impl* conn_;
+  Result current_;
+  bool started_ = false;
+  bool done_ = false;
+  std::uint64_t count_ = 0;
+};
+
+template <class... P>
+RowStream Connection::stream(std::string_view sql, const P&... params) {
+  return stream_values(sql, db::values(params...));
+}
 
 /// Connects with a libpq connection string ("host=/run/postgresql dbname=app", or a
 /// postgresql:// URI), parking while the connection is made. Nothing blocks the loop: host
