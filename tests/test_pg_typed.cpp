@@ -493,4 +493,59 @@ SPINDLE_REALTIME_TEST_CASE(a_stream_left_early_or_failing_leaves_the_connection_
   BOOST_TEST(total == 1);
 }
 
+SPINDLE_REALTIME_TEST_CASE(statements_are_prepared_once_and_recover_when_the_table_changes) {
+  auto c = pg::connect(conninfo());
+  c.query("CREATE TABLE cache_t (id int, a text)");  // (not temporary: DISCARD ALL drops those)
+  c.query("INSERT INTO cache_t VALUES (1, 'x'), (2, 'y')");
+  const std::string select = "SELECT * FROM cache_t WHERE id = $1";
+  BOOST_TEST(c.query(select, 1).columns() == 2u);
+  BOOST_TEST(c.statements_cached() == 1u);
+  BOOST_TEST(c.statement_cache_hits() == 0u);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(c.query(select, 2).get<std::string>(0, "a") == "y");
+  BOOST_TEST(c.statement_cache_hits() == 3u);
+  // The server parsed it once and ran the one prepared statement four times.
+  BOOST_TEST(c.query_value<int>("SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+                                "WHERE statement = $1", select) == 4);
+  // The table changes under the cached plan: prepared again, unseen by the caller.
+  c.query("ALTER TABLE cache_t ADD COLUMN b int DEFAULT 7");
+  const auto r = c.query(select, 1);
+  BOOST_TEST(r.columns() == 3u);
+  BOOST_TEST(r.get<int>(0, "b") == 7);
+  // Inside a transaction the stale plan's error aborts it: thrown, and the next call works.
+  c.query("ALTER TABLE cache_t ADD COLUMN d int DEFAULT 8");
+  BOOST_CHECK_THROW(c.transaction([&](pg::Connection& t) { t.query(select, 1); }), pg::Error);
+  BOOST_TEST(c.query(select, 1).get<int>(0, "d") == 8);
+  // DISCARD ALL (a pool's reset) drops the server's statements: the cache follows.
+  c.query("DISCARD ALL");
+  BOOST_TEST(c.statements_cached() == 0u);
+  BOOST_TEST(c.query(select, 2).get<std::string>(0, "a") == "y");
+  // A DEALLOCATE ALL the cache cannot see coming inside a bigger text: recovered as well.
+  c.query("SELECT 1; DEALLOCATE ALL; SELECT 2");
+  BOOST_TEST(c.query(select, 2).get<std::string>(0, "a") == "y");
+  c.query("DROP TABLE cache_t");
+}
+
+SPINDLE_REALTIME_TEST_CASE(the_statement_cache_keeps_the_most_recently_used) {
+  auto c = pg::connect(conninfo());
+  c.set_statement_cache_size(3);
+  auto ours = [&] {
+    return c.query_value<int>("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE '\\_\\_spindle\\_%'");
+  };
+  for (int i = 0; i < 5; ++i) {
+    BOOST_TEST(c.query_value<int>("SELECT $1::int + " + std::to_string(i), 1) == 1 + i);
+  }
+  BOOST_TEST(c.statements_cached() == 3u);
+  BOOST_TEST(ours() == 3);  // the two evicted were deallocated on the server
+  BOOST_TEST(c.query_value<int>("SELECT $1::int + 4", 1) == 5);  // still there
+  BOOST_TEST(c.statement_cache_hits() == 1u);
+  c.set_statement_cache_size(0);  // off: statements go unnamed, as libpq sends them
+  BOOST_TEST(c.statements_cached() == 0u);
+  BOOST_TEST(c.query_value<int>("SELECT $1::int * 3", 3) == 9);
+  BOOST_TEST(c.statements_cached() == 0u);
+  // A statement that does not prepare is not cached, and says why.
+  c.set_statement_cache_size(10);
+  BOOST_CHECK_THROW(c.query("SELEC $1", 1), pg::Error);
+  BOOST_TEST(c.statements_cached() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

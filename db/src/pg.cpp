@@ -138,8 +138,12 @@ Result Connection::query_values(std::string_view sql, std::span<const db::Value>
   if (!impl_) throw std::logic_error("pg::Connection::query: the connection is closed");
   const std::string text(sql);
   if (params.empty()) {
-    return impl_->run("query", where, [&] { return PQsendQuery(impl_->conn, text.c_str()); });
+    Result r = impl_->run("query", where, [&] { return PQsendQuery(impl_->conn, text.c_str()); });
+    const std::string tag = r.command();
+    if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE")) impl_->forget_statements();
+    return r;
   }
+  if (impl_->cache_size > 0) return impl_->cached_query(text, params, where);
   TextParams p(params);
   return impl_->run("query", where, [&] {
     return PQsendQueryParams(impl_->conn, text.c_str(), p.count(), nullptr, p.ptrs.data(), nullptr,
@@ -162,6 +166,23 @@ Result Connection::execute_values(std::string_view name, std::span<const db::Val
   return impl_->run("execute", where, [&] {
     return PQsendQueryPrepared(impl_->conn, n.c_str(), p.count(), p.ptrs.data(), nullptr, nullptr, 0);
   });
+}
+
+void Connection::set_statement_cache_size(std::size_t size) {
+  if (!impl_) throw std::logic_error("pg::Connection::set_statement_cache_size: the connection is closed");
+  impl_->cache_size = size;
+  // (statements beyond the new size stay prepared on the server until the connection closes
+  // or a DISCARD; they are no longer used)
+  while (impl_->lru.size() > size) {
+    impl_->cached.erase(impl_->lru.back().sql);
+    impl_->lru.pop_back();
+  }
+}
+
+std::size_t Connection::statements_cached() const noexcept { return impl_ ? impl_->lru.size() : 0; }
+
+std::uint64_t Connection::statement_cache_hits() const noexcept {
+  return impl_ ? impl_->cache_hits : 0;
 }
 
 int Connection::begin() {
@@ -478,6 +499,7 @@ Pool::Lease Pool::acquire(SourceLocation where) {
     }
     const auto created = Loop::current().time();
     Connection conn = connect(conninfo_, where);
+    conn.set_statement_cache_size(options_.statement_cache_size);
     if (options_.setup) options_.setup(conn);
     return Lease(this, std::move(conn), created);
   } catch (...) {

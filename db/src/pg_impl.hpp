@@ -12,10 +12,14 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace spindle::pg {
@@ -39,6 +43,18 @@ struct Connection::Impl {
   // triggered, since libpq may stop reading before the socket is drained.
   std::optional<io::FdWaiter> sock;
   int depth = 0;  // transactions and savepoints opened by transaction()
+
+  // The statement cache: parameterized statements prepared once and executed by name after,
+  // least recently used first out (its statement deallocated on the server).
+  struct Cached {
+    std::string sql;
+    std::string name;
+  };
+  std::size_t cache_size = Connection::kStatementCacheSize;
+  std::list<Cached> lru;  // most recently used at the front
+  std::unordered_map<std::string_view, std::list<Cached>::iterator> cached;
+  std::uint64_t next_statement = 0;
+  std::uint64_t cache_hits = 0;
 
   ~Impl() { finish(); }
 
@@ -177,6 +193,14 @@ struct Connection::Impl {
   void abort_copy_in(const std::string& why, SourceLocation where) noexcept;
   /// Ends a COPY TO STDOUT the caller stopped reading: a cancel request, the rest dropped.
   void abort_copy_out(SourceLocation where) noexcept;
+
+  /// Runs sql with params through the statement cache (pg_cache.cpp).
+  Result cached_query(const std::string& sql, std::span<const db::Value> params, SourceLocation where);
+  /// Forgets every cached statement (the server dropped them: DISCARD ALL, DEALLOCATE ALL).
+  void forget_statements() noexcept {
+    cached.clear();
+    lru.clear();
+  }
 
   /// Reads the next result, parking while libpq needs more input (pipeline mode).
   PGresult* next_result(const char* what, SourceLocation where);

@@ -176,6 +176,19 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   /// stream() with the parameters already converted.
   RowStream stream_values(std::string_view sql, std::span<const db::Value> params,
                           SourceLocation where = SourceLocation::current());
+  /// How many statements the cache keeps by default (asyncpg's statement_cache_size).
+  static constexpr std::size_t kStatementCacheSize = 100;
+  /// Sets how many parameterized statements the connection keeps prepared (0: none). A
+  /// statement query() runs with parameters is prepared on the server the first time and
+  /// executed by name after; the least recently used beyond `size` is deallocated. When the
+  /// server says a cached plan went stale (ALTER TABLE changed its result: SQLSTATE 0A000) or
+  /// the statement is gone (26000), it is prepared again and run again, unless a transaction
+  /// is open (which the error aborted: it is thrown then, and the next call prepares it
+  /// afresh). DISCARD ALL and DEALLOCATE empty the cache.
+  void set_statement_cache_size(std::size_t size);
+  /// How many statements are cached, and how many query() calls found theirs there.
+  std::size_t statements_cached() const noexcept;
+  std::uint64_t statement_cache_hits() const noexcept;
   /// Prepares `sql` as the named statement `name` (for execute()). Throws as query().
   void prepare(std::string_view name, std::string_view sql,
                SourceLocation where = SourceLocation::current());
@@ -390,6 +403,8 @@ struct PoolOptions {
   /// An idle connection unused for this long is closed, by a timer, even if the pool is not
   /// used again (zero: never). asyncio: max_inactive_connection_lifetime
   Clock::duration max_idle = Clock::duration::zero();
+  /// Each connection's statement cache (Connection::set_statement_cache_size).
+  std::size_t statement_cache_size = Connection::kStatementCacheSize;
   /// Without a reset, a connection idle for longer than this answers "SELECT 1" before it
   /// is lent (the reset checks it as well); one that fails is replaced.
   Clock::duration check_after = std::chrono::seconds(30);
