@@ -52,6 +52,19 @@ SPINDLE_REALTIME_TEST_CASE(what_a_lease_does_to_the_session_does_not_reach_the_n
   BOOST_TEST(c->query_value<int>("SELECT count(*) FROM pg_listening_channels()") == 0);
 }
 
+SPINDLE_REALTIME_TEST_CASE(a_setting_changed_through_a_function_needs_reset_always) {
+  for (const bool always : {false, true}) {
+    pg::Pool pool(conninfo(), pg::PoolOptions{.size = 1, .reset_always = always});
+    {
+      auto c = pool.acquire();
+      c->query("SELECT set_config('statement_timeout', '7s', false)");  // a SELECT, by its tag
+      BOOST_TEST(!c->session_changed());
+    }
+    auto c = pool.acquire();
+    BOOST_TEST(c->query_value<std::string>("SHOW statement_timeout") == (always ? "0" : "7s"));
+  }
+}
+
 SPINDLE_REALTIME_TEST_CASE(without_a_reset_the_session_carries_over) {
   pg::Pool pool(conninfo(), pg::PoolOptions{.size = 1, .reset = ""});
   {
@@ -73,8 +86,19 @@ SPINDLE_REALTIME_TEST_CASE(setup_prepares_every_lease) {
     auto c = pool.acquire();
     BOOST_TEST(c->query_value<std::string>("SHOW application_name") == "set-up");
     BOOST_TEST(c->execute("double", 21).get<int>(0, 0) == 42);
+    BOOST_TEST(c->query_value<int>("SELECT $1::int + 1", i) == i + 1);  // (reads leave it as it was)
   }
-  BOOST_TEST(calls == 3);  // the new connection's, and after each of two resets
+  BOOST_TEST(calls == 1);  // one connection, whose leases left the session as setup made it
+  {
+    auto c = pool.acquire();
+    c->query("CREATE TEMP TABLE t (x int)");
+    c->query("SET application_name = 'changed'");
+  }
+  auto c = pool.acquire();  // reset, then set up again
+  BOOST_TEST(calls == 2);
+  BOOST_TEST(c->query_value<std::string>("SHOW application_name") == "set-up");
+  BOOST_TEST(c->execute("double", 4).get<int>(0, 0) == 8);
+  BOOST_TEST(!c->query_value<std::optional<std::string>>("SELECT to_regclass('pg_temp.t')::text"));
   // A setup that throws fails the acquire, and lends nothing.
   pg::Pool failing(conninfo(), pg::PoolOptions{.size = 1, .setup = [](pg::Connection& c) {
                                                  c.query("SELECT no_such_function()");

@@ -156,6 +156,7 @@ void Connection::prepare(std::string_view name, std::string_view sql, SourceLoca
   const std::string n(name), text(sql);
   impl_->run("prepare", where,
              [&] { return PQsendPrepare(impl_->conn, n.c_str(), text.c_str(), 0, nullptr); });
+  impl_->session_changed = true;  // (a named statement the next lease should not find)
 }
 
 Result Connection::execute_values(std::string_view name, std::span<const db::Value> params,
@@ -256,6 +257,8 @@ Notification Connection::wait_notification(SourceLocation where) {
 bool Connection::is_open() const noexcept {
   return impl_ && impl_->conn && PQstatus(impl_->conn) == CONNECTION_OK;
 }
+
+bool Connection::session_changed() const noexcept { return impl_ && impl_->session_changed; }
 
 bool Connection::is_idle() const noexcept {
   return is_open() && PQtransactionStatus(impl_->conn) == PQTRANS_IDLE;
@@ -486,9 +489,13 @@ Pool::Lease Pool::acquire(SourceLocation where) {
       const auto now = Loop::current().time();
       if (expired(c.created, now) || !c.conn.is_open()) continue;  // (closed as c goes)
       try {
-        if (!options_.reset.empty()) {
+        if (!options_.reset.empty() && (options_.reset_always || c.conn.session_changed())) {
           c.conn.query(options_.reset);
-          if (options_.setup) options_.setup(c.conn);
+          c.conn.impl_->session_changed = false;
+          if (options_.setup) {
+            options_.setup(c.conn);
+            c.conn.impl_->session_changed = false;  // (as setup leaves it is how it starts)
+          }
         } else if (now - c.since >= options_.check_after) {
           c.conn.query("SELECT 1");
         }
@@ -501,6 +508,7 @@ Pool::Lease Pool::acquire(SourceLocation where) {
     Connection conn = connect(conninfo_, where);
     conn.set_statement_cache_size(options_.statement_cache_size);
     if (options_.setup) options_.setup(conn);
+    conn.impl_->session_changed = false;
     return Lease(this, std::move(conn), created);
   } catch (...) {
     returned();

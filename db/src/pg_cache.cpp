@@ -20,6 +20,11 @@ bool stale(const Error& e) {
 Result Connection::Impl::cached_query(const std::string& sql, std::span<const db::Value> params,
                                       SourceLocation where) {
   const TextParams p(params);
+  struct Internal {  // the cache's PREPAREs and DEALLOCATEs leave the session as it was
+    bool& flag;
+    explicit Internal(bool& f) : flag(f) { flag = true; }
+    ~Internal() { flag = false; }
+  };
   for (int attempt = 0;; ++attempt) {
     auto found = cached.find(sql);
     if (found != cached.end()) {
@@ -30,10 +35,14 @@ Result Connection::Impl::cached_query(const std::string& sql, std::span<const db
         const std::string victim = "DEALLOCATE " + lru.back().name;
         cached.erase(lru.back().sql);
         lru.pop_back();
+        const Internal quiet(internal);
         run("query", where, [&] { return PQsendQuery(conn, victim.c_str()); });
       }
       std::string name = "__spindle_" + std::to_string(++next_statement);
-      run("query", where, [&] { return PQsendPrepare(conn, name.c_str(), sql.c_str(), 0, nullptr); });
+      {
+        const Internal quiet(internal);
+        run("query", where, [&] { return PQsendPrepare(conn, name.c_str(), sql.c_str(), 0, nullptr); });
+      }
       lru.push_front({sql, std::move(name)});
       cached.emplace(lru.front().sql, lru.begin());
       found = cached.find(sql);
@@ -54,6 +63,7 @@ Result Connection::Impl::cached_query(const std::string& sql, std::span<const db
           lru.erase(it->second);
           cached.erase(it);
           if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
+            const Internal quiet(internal);
             run("query", where, [&] { return PQsendQuery(conn, drop.c_str()); });
           }
         }

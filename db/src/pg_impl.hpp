@@ -56,6 +56,26 @@ struct Connection::Impl {
   std::uint64_t next_statement = 0;
   std::uint64_t cache_hits = 0;
 
+  // Whether a statement may have changed the session (a setting, a temporary table, a
+  // LISTEN, ...): what a pool's reset is for. Reads, writes and transaction control do not.
+  bool session_changed = false;
+  bool internal = false;  // (the cache's own statements do not count)
+
+  /// Notes what the statement whose result r is did to the session, by its command tag.
+  void note(PGresult* r) noexcept {
+    if (internal || session_changed) return;
+    const std::string_view tag = PQcmdStatus(r);
+    const std::string_view verb = tag.substr(0, tag.find(' '));
+    static constexpr std::string_view kNeutral[] = {
+        "",       "SELECT", "INSERT",    "UPDATE",  "DELETE", "MERGE", "COPY",    "FETCH",
+        "MOVE",   "SHOW",   "EXPLAIN",   "BEGIN",   "START",  "COMMIT", "END",    "ROLLBACK",
+        "ABORT",  "SAVEPOINT", "RELEASE", "CLOSE"};
+    for (std::string_view n : kNeutral) {
+      if (verb == n) return;
+    }
+    session_changed = true;
+  }
+
   ~Impl() { finish(); }
 
   /// Closes the connection (the socket's registration first, while its fd is open).
@@ -113,6 +133,7 @@ struct Connection::Impl {
         skip_copy_out(what, where);  // then the COPY's own result follows
         if (!error) error.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
       } else {
+        note(r.get());
         last = std::move(r);
       }
     }

@@ -101,6 +101,7 @@ std::vector<Result> Connection::run(Pipeline& p, SourceLocation where) {
                              std::to_string(n) + ": " +
                              message_of(primary ? primary : PQresultErrorMessage(r)));
         } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+          i.note(r);
           last = std::move(owned);
         } else if (st != PGRES_PIPELINE_ABORTED && st != PGRES_FATAL_ERROR) {
           failed.emplace("0A000", "pipeline statement " + std::to_string(k + 1) +

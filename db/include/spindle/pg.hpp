@@ -294,6 +294,11 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
 
   /// True while connected and not broken.
   bool is_open() const noexcept;
+  /// True once a statement may have changed the session: one whose command is not a read,
+  /// a write or transaction control (SELECT, INSERT, UPDATE, DELETE, MERGE, COPY, FETCH,
+  /// MOVE, SHOW, EXPLAIN, BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, CLOSE), or prepare().
+  /// A pool resets only such connections (PoolOptions::reset_always aside).
+  bool session_changed() const noexcept;
   /// True when no transaction is open (what a pool checks before reusing a connection).
   bool is_idle() const noexcept;
   /// Closes the connection. Idempotent. asyncio: await conn.close()
@@ -304,6 +309,7 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
  private:
   friend SPINDLE_API Connection connect(std::string_view conninfo, SourceLocation where);
   friend class RowStream;
+  friend class Pool;
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
   static std::string copy_statement(std::string_view table, const std::vector<std::string>& columns);
@@ -393,10 +399,14 @@ struct PoolOptions {
   /// undoes what it did): SET, prepare(), ... Every lease starts from a connection as setup
   /// left it. An exception from it fails the acquire() (asyncpg: init and setup).
   std::function<void(Connection&)> setup = {};
-  /// Run on a connection that was lent before, as the next acquire() takes it: what one task
-  /// did to the session (settings, temporary tables, prepared statements, LISTENs, advisory
-  /// locks) does not reach the next. Empty: none. (asyncpg: the pool's reset)
+  /// Run on a connection whose last lease changed the session (Connection::session_changed:
+  /// a SET, a temporary table, a LISTEN, prepare(), ...), as the next acquire() takes it:
+  /// what one task did to the session does not reach the next. Leases that only read, write
+  /// and commit cost no reset. Empty: none. (asyncpg: the pool's reset)
   std::string reset = "DISCARD ALL";
+  /// Run the reset after every lease, also when no statement changed the session by its
+  /// command (a SELECT of set_config() or pg_advisory_lock() does, unseen).
+  bool reset_always = false;
   /// A connection made longer ago than this is closed rather than lent again (zero: no
   /// limit).
   Clock::duration max_lifetime = Clock::duration::zero();
