@@ -10,8 +10,11 @@
 #include <spindle/spindle.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <random>
 #include <regex>
+#include <string>
+#include <tuple>
 
 #include "load.hpp"
 
@@ -96,6 +99,200 @@ void BM_Pg_SelectOnly(benchmark::State& state) {
   report(state, "pgbench", them, us);
 }
 BENCHMARK(BM_Pg_SelectOnly)->Arg(100)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+/// pgbench's tables, once per run.
+void init_pgbench(const std::string& conninfo) {
+  static bool done = false;
+  if (!done) {
+    run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -i -q -s " + std::to_string(kPgScale) +
+               " '" + conninfo + "'");
+    done = true;
+  }
+}
+
+// The select-only transaction the way a user writes it: 100 tasks, one pg::Pool of 100,
+// pool.query_value() (the statement cache prepares it once per connection; a lease that only
+// reads costs no reset), against asyncpg's pool of 100 on uvloop doing pool.fetchval(), and
+// against pgbench -S -M prepared. Targets (issue 20): per client CPU-second at least 5x
+// asyncpg's; rate at least pgbench's.
+void BM_Pg_PoolSelectOnly(benchmark::State& state) {
+  const std::string conninfo = env("SPINDLE_PG");
+  const std::string python = python_with("asyncpg, uvloop");
+  if (conninfo.empty() || python.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --pg, with python3-asyncpg and python3-uvloop");
+    return;
+  }
+  init_pgbench(conninfo);
+  const int clients = static_cast<int>(state.range(0));
+  const long per_client = 100L * load_seconds();
+  Rates asyncpg, pgbench, us;
+  for (auto _ : state) {
+    const ProgramRun a = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/asyncpg_select.py " +
+                                    std::to_string(clients) + " " + std::to_string(per_client));
+    std::smatch m;
+    if (!std::regex_search(a.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
+      state.SkipWithError(("asyncpg_select.py said: " + a.out).c_str());
+      return;
+    }
+    asyncpg = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+    const ProgramRun p = run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -n -S -M prepared -c " +
+                                    std::to_string(clients) + " -j 1 -t " + std::to_string(per_client) +
+                                    " '" + conninfo + "'");
+    std::smatch done, tps;
+    if (!std::regex_search(p.out, done, std::regex(R"(actually processed: (\d+))")) ||
+        !std::regex_search(p.out, tps, std::regex(R"(tps = ([0-9.]+) \(without initial)"))) {
+      state.SkipWithError(("pgbench said: " + p.out).c_str());
+      return;
+    }
+    pgbench = {std::stod(tps[1]), std::stod(done[1]) / p.cpu_s};
+    double seconds = 0;
+    us = on_client_loop([&] {
+      spindle::pg::Pool pool(conninfo, clients);
+      int warm = 0;
+      spindle::Event all_warm;
+      std::chrono::steady_clock::time_point t0;
+      spindle::task_group([&](spindle::TaskGroup& g) {
+        for (int i = 0; i < clients; ++i) {
+          g.spawn([&, i] {
+            std::minstd_rand rng(static_cast<unsigned>(i) + 1);
+            std::uniform_int_distribution<int> aid(1, 100000 * kPgScale);
+            // (every connection made before the clock starts, as asyncpg's min_size does)
+            auto first = pool.acquire();
+            if (++warm == clients) {
+              t0 = std::chrono::steady_clock::now();
+              all_warm.set();
+            }
+            all_warm.wait();
+            { auto gone = std::move(first); }
+            for (long n = 0; n < per_client; ++n) {
+              pool.query_value<int>("SELECT abalance FROM pgbench_accounts WHERE aid = $1", aid(rng));
+            }
+          });
+        }
+      });
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return per_client * clients;
+    });
+    us.per_s = static_cast<double>(per_client * clients) / seconds;
+  }
+  state.counters["asyncpg_per_s"] = asyncpg.per_s;
+  state.counters["asyncpg_per_cpu_s"] = asyncpg.per_cpu_s;
+  state.counters["pgbench_per_s"] = pgbench.per_s;
+  state.counters["spindle_per_s"] = us.per_s;
+  state.counters["spindle_per_cpu_s"] = us.per_cpu_s;
+  state.counters["cpu_vs_asyncpg"] = us.per_cpu_s / asyncpg.per_cpu_s;
+  state.counters["rate_vs_pgbench"] = us.per_s / pgbench.per_s;
+}
+BENCHMARK(BM_Pg_PoolSelectOnly)->Arg(100)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// 100 tasks, each a request of 20 single-row reads, through a pg::Pool of 100: the 20 sent as
+// one pipeline against one round trip each. Reported: requests per second and per client
+// CPU-second, and their ratios.
+void BM_Pg_Pipelined20(benchmark::State& state) {
+  const std::string conninfo = env("SPINDLE_PG");
+  if (conninfo.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --pg");
+    return;
+  }
+  init_pgbench(conninfo);
+  constexpr int kClients = 100, kQueries = 20;
+  const long per_client = 10L * load_seconds();
+  const char* sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+  auto run = [&](bool pipelined) {
+    double seconds = 0;
+    Rates r = on_client_loop([&] {
+      spindle::pg::Pool pool(conninfo, kClients);
+      const auto t0 = std::chrono::steady_clock::now();
+      spindle::task_group([&](spindle::TaskGroup& g) {
+        for (int i = 0; i < kClients; ++i) {
+          g.spawn([&, i] {
+            std::minstd_rand rng(static_cast<unsigned>(i) + 1);
+            std::uniform_int_distribution<int> aid(1, 100000 * kPgScale);
+            for (long n = 0; n < per_client; ++n) {
+              auto c = pool.acquire();
+              if (pipelined) {
+                const auto results = c->pipeline([&](spindle::pg::Pipeline& p) {
+                  for (int q = 0; q < kQueries; ++q) p.query(sql, aid(rng));
+                });
+                if (results.size() != kQueries) throw std::runtime_error("short pipeline");
+              } else {
+                for (int q = 0; q < kQueries; ++q) c->query_value<int>(sql, aid(rng));
+              }
+            }
+          });
+        }
+      });
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return per_client * kClients;
+    });
+    r.per_s = static_cast<double>(per_client * kClients) / seconds;
+    return r;
+  };
+  Rates one_by_one, pipelined;
+  for (auto _ : state) {
+    one_by_one = run(false);
+    pipelined = run(true);
+  }
+  state.counters["sequential_req_per_s"] = one_by_one.per_s;
+  state.counters["pipelined_req_per_s"] = pipelined.per_s;
+  state.counters["sequential_req_per_cpu_s"] = one_by_one.per_cpu_s;
+  state.counters["pipelined_req_per_cpu_s"] = pipelined.per_cpu_s;
+  state.counters["rate_ratio"] = pipelined.per_s / one_by_one.per_s;
+  state.counters["cpu_ratio"] = pipelined.per_cpu_s / one_by_one.per_cpu_s;
+}
+BENCHMARK(BM_Pg_Pipelined20)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// COPY of 1,000,000 rows (an integer, a text, a float) into a fresh table: conn.copy_in()
+// from rows made as they go, against psql's \copy of the same rows from a file. Rows per
+// second; target at least 0.9x psql's.
+void BM_Pg_Copy(benchmark::State& state) {
+  const std::string conninfo = env("SPINDLE_PG");
+  if (conninfo.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --pg");
+    return;
+  }
+  constexpr long kRows = 1'000'000;
+  const std::string file = scratch_dir() + "/copy_rows.txt";
+  {
+    std::ofstream out(file);
+    for (long i = 0; i < kRows; ++i) out << i << "\trow " << i << '\t' << i / 4.0 << '\n';
+  }
+  struct Rows {  // the same rows, made as they are copied
+    struct iterator {
+      long i;
+      std::tuple<long, std::string, double> operator*() const { return {i, "row " + std::to_string(i), i / 4.0}; }
+      iterator& operator++() { ++i; return *this; }
+      bool operator==(const iterator&) const = default;
+    };
+    iterator begin() const { return {0}; }
+    iterator end() const { return {kRows}; }
+  };
+  const std::string psql = std::string(env("SPINDLE_PG_BIN")) + "/psql -q '" + conninfo + "' -c ";
+  double psql_rate = 0, our_rate = 0, our_cpu = 0;
+  for (auto _ : state) {
+    run_pinned(psql + "'DROP TABLE IF EXISTS copy_psql; CREATE TABLE copy_psql (id int8, name text, score float8)'");
+    const ProgramRun p = run_pinned(psql + "\"\\copy copy_psql FROM '" + file + "'\"");
+    psql_rate = static_cast<double>(kRows) / p.seconds;
+    run_pinned(psql + "'DROP TABLE IF EXISTS copy_spindle; CREATE TABLE copy_spindle (id int8, name text, score float8)'");
+    double seconds = 0;
+    const Rates r = on_client_loop([&] {
+      auto c = spindle::pg::connect(conninfo);
+      const auto t0 = std::chrono::steady_clock::now();
+      if (c.copy_in("copy_spindle", {}, Rows{}) != static_cast<std::uint64_t>(kRows)) {
+        throw std::runtime_error("short COPY");
+      }
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return kRows;
+    });
+    our_rate = static_cast<double>(kRows) / seconds;
+    our_cpu = r.per_cpu_s;
+  }
+  state.counters["psql_rows_per_s"] = psql_rate;
+  state.counters["spindle_rows_per_s"] = our_rate;
+  state.counters["spindle_rows_per_cpu_s"] = our_cpu;
+  state.counters["rate_ratio"] = our_rate / psql_rate;
+}
+BENCHMARK(BM_Pg_Copy)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 void BM_Redis_SetGet(benchmark::State& state) {
   const std::string port = env("SPINDLE_REDIS_PORT");

@@ -83,16 +83,6 @@ class Server {
   pid_t pid_ = -1;
 };
 
-/// A python3 that imports `modules` (Debian's packages are the system interpreter's).
-std::string python_with(const std::string& modules) {
-  for (const char* candidate : {"/usr/bin/python3", "python3"}) {
-    if (std::system((std::string(candidate) + " -c 'import " + modules + "' > /dev/null 2>&1").c_str()) == 0) {
-      return candidate;
-    }
-  }
-  return {};
-}
-
 /// perf/ in the source tree (Meson passes it: __FILE__ may be relative to the build).
 std::string source_dir() { return SPINDLE_PERF_DIR; }
 

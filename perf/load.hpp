@@ -34,6 +34,17 @@ inline bool have(const char* program) {
   return std::system(("command -v " + std::string(program) + " > /dev/null 2>&1").c_str()) == 0;
 }
 
+/// A python3 that imports `modules` (Debian's packages are the system interpreter's, which
+/// may not be the first python3 on the PATH); empty if none does.
+inline std::string python_with(const std::string& modules) {
+  for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+    if (std::system((std::string(candidate) + " -c 'import " + modules + "' > /dev/null 2>&1").c_str()) == 0) {
+      return candidate;
+    }
+  }
+  return {};
+}
+
 /// Seconds per load run: $SPINDLE_LOAD_SECONDS, default 5 (the smoke run uses 1).
 inline int load_seconds() {
   const char* s = std::getenv("SPINDLE_LOAD_SECONDS");
