@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <regex>
 #include <string>
@@ -38,36 +39,54 @@ void report(benchmark::State& state, const char* theirs, Rates them, Rates us) {
 
 constexpr int kPgScale = 1;  // pgbench_accounts holds 100,000 * scale rows
 
+/// pgbench's tables, once per run.
+void init_pgbench(const std::string& conninfo) {
+  static bool done = false;
+  if (!done) {
+    run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -i -q -s " + std::to_string(kPgScale) +
+               " '" + conninfo + "'");
+    done = true;
+  }
+}
+
+/// pgbench's select-only run (`-S -M prepared`, one thread, `per_client` transactions each):
+/// transactions per second once connected and per CPU-second; empty (what it said in `said`)
+/// if its report does not parse. pgbench -t, not -T, since making 100 connections takes
+/// seconds here (a backend starts in ~40 ms) and -T counts that time.
+std::optional<Rates> run_pgbench(const std::string& conninfo, int clients, long per_client,
+                                 std::string& said) {
+  const ProgramRun p = run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -n -S -M prepared -c " +
+                                  std::to_string(clients) + " -j 1 -t " + std::to_string(per_client) +
+                                  " '" + conninfo + "'");
+  std::smatch done, tps;
+  if (!std::regex_search(p.out, done, std::regex(R"(actually processed: (\d+))")) ||
+      !std::regex_search(p.out, tps, std::regex(R"(tps = ([0-9.]+) \(without initial)"))) {
+    said = "pgbench said: " + p.out;
+    return std::nullopt;
+  }
+  return Rates{std::stod(tps[1]), std::stod(done[1]) / p.cpu_s};
+}
+
 void BM_Pg_SelectOnly(benchmark::State& state) {
   const std::string conninfo = env("SPINDLE_PG");
-  const std::string bin = env("SPINDLE_PG_BIN");
   if (conninfo.empty()) {
     state.SkipWithError("run through tests/db_servers.py --pg (SPINDLE_PG unset)");
     return;
   }
   const int clients = static_cast<int>(state.range(0));
-  const std::string quoted = "'" + conninfo + "'";
-  static bool initialised = false;
-  if (!initialised) {
-    run_pinned(bin + "/pgbench -i -q -s " + std::to_string(kPgScale) + " " + quoted);
-    initialised = true;
-  }
-  // Transactions per client: pgbench -t, not -T, since making 100 connections takes seconds
-  // here (a backend starts in ~40 ms) and -T counts that time. Rates leave connecting out on
-  // both sides (pgbench's "without initial connection time"); CPU counts it on both.
+  init_pgbench(conninfo);
+  // Rates leave connecting out on both sides (pgbench's "without initial connection time");
+  // CPU counts it on both.
   const long per_client = 100L * load_seconds();
   Rates them, us;
   for (auto _ : state) {
-    const ProgramRun p = run_pinned(bin + "/pgbench -n -S -M prepared -c " +
-                                    std::to_string(clients) + " -j 1 -t " +
-                                    std::to_string(per_client) + " " + quoted);
-    std::smatch done, tps;
-    if (!std::regex_search(p.out, done, std::regex(R"(actually processed: (\d+))")) ||
-        !std::regex_search(p.out, tps, std::regex(R"(tps = ([0-9.]+) \(without initial)"))) {
-      state.SkipWithError(("pgbench said: " + p.out).c_str());
+    std::string said;
+    const auto pgbench = run_pgbench(conninfo, clients, per_client, said);
+    if (!pgbench) {
+      state.SkipWithError(said.c_str());
       return;
     }
-    them = {std::stod(tps[1]), std::stod(done[1]) / p.cpu_s};
+    them = *pgbench;
     double seconds = 0;
     us = on_client_loop([&] {
       int connected = 0;
@@ -100,16 +119,6 @@ void BM_Pg_SelectOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_Pg_SelectOnly)->Arg(100)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
-/// pgbench's tables, once per run.
-void init_pgbench(const std::string& conninfo) {
-  static bool done = false;
-  if (!done) {
-    run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -i -q -s " + std::to_string(kPgScale) +
-               " '" + conninfo + "'");
-    done = true;
-  }
-}
-
 // The select-only transaction the way a user writes it: 100 tasks, one pg::Pool of 100,
 // pool.query_value() (the statement cache prepares it once per connection; a lease that only
 // reads costs no reset), against asyncpg's pool of 100 on uvloop doing pool.fetchval(), and
@@ -135,16 +144,13 @@ void BM_Pg_PoolSelectOnly(benchmark::State& state) {
       return;
     }
     asyncpg = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
-    const ProgramRun p = run_pinned(std::string(env("SPINDLE_PG_BIN")) + "/pgbench -n -S -M prepared -c " +
-                                    std::to_string(clients) + " -j 1 -t " + std::to_string(per_client) +
-                                    " '" + conninfo + "'");
-    std::smatch done, tps;
-    if (!std::regex_search(p.out, done, std::regex(R"(actually processed: (\d+))")) ||
-        !std::regex_search(p.out, tps, std::regex(R"(tps = ([0-9.]+) \(without initial)"))) {
-      state.SkipWithError(("pgbench said: " + p.out).c_str());
+    std::string said;
+    const auto p = run_pgbench(conninfo, clients, per_client, said);
+    if (!p) {
+      state.SkipWithError(said.c_str());
       return;
     }
-    pgbench = {std::stod(tps[1]), std::stod(done[1]) / p.cpu_s};
+    pgbench = *p;
     double seconds = 0;
     us = on_client_loop([&] {
       spindle::pg::Pool pool(conninfo, clients);
