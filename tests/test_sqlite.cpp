@@ -272,4 +272,47 @@ SPINDLE_REALTIME_TEST_CASE(executemany_prepares_once_and_undoes_a_failing_batch)
                                           std::vector<std::pair<int, int>>{{1, 2}}); }) == SQLITE_RANGE);
 }
 
+SPINDLE_REALTIME_TEST_CASE(a_transaction_holds_the_database_for_its_task) {
+  auto db = sqlite::open(":memory:");
+  db.query("CREATE TABLE t (v INTEGER)");
+  spindle::Event inside, go;
+  std::vector<std::string> order;
+  auto a = spindle::spawn([&] {
+    try {
+      db.transaction([&](sqlite::Database& d) {
+        d.query("INSERT INTO t VALUES (1)");
+        inside.set();
+        go.wait();  // parked inside the transaction; B asks meanwhile
+        order.push_back("a rolls back");
+        throw std::runtime_error("changed my mind");
+      });
+    } catch (const std::runtime_error&) {
+    }
+  });
+  auto b = spindle::spawn([&] {
+    inside.wait();
+    db.query("INSERT INTO t VALUES (2)");  // waits for A's transaction to end
+    order.push_back("b inserted");
+    BOOST_TEST(db.query_value<int>("SELECT count(*) FROM t") == 1);
+  });
+  spindle::sleep(50ms);  // (B is parked by now, waiting)
+  BOOST_TEST(order.empty());
+  go.set();
+  a.join();
+  b.join();
+  BOOST_TEST((order == std::vector<std::string>{"a rolls back", "b inserted"}));
+  // B's row did not land inside A's transaction, which took only its own with it.
+  BOOST_TEST((db.query_as<int>("SELECT v FROM t") == std::vector<int>{2}));
+  // Transactions of two tasks take turns; one inside another of the same task is refused.
+  std::vector<int> seen;
+  auto one = spindle::spawn([&] { db.transaction([&](sqlite::Database& d) { d.query("INSERT INTO t VALUES (3)"); spindle::sleep(20ms); seen.push_back(d.query_value<int>("SELECT count(*) FROM t")); }); });
+  auto two = spindle::spawn([&] { db.transaction([&](sqlite::Database& d) { d.query("INSERT INTO t VALUES (4)"); seen.push_back(d.query_value<int>("SELECT count(*) FROM t")); }); });
+  one.join();
+  two.join();
+  BOOST_TEST((seen == std::vector<int>{2, 3}));
+  BOOST_CHECK_THROW(db.transaction([](sqlite::Database& d) { d.transaction([](sqlite::Database&) {}); }),
+                    sqlite::Error);
+  BOOST_TEST(db.query_value<int>("SELECT count(*) FROM t") == 3);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include <spindle/errors.hpp>
 #include <spindle/lock.hpp>
 #include <spindle/sqlite.hpp>
+#include <spindle/task.hpp>
 #include <spindle/thread.hpp>
 
 #include <sqlite3.h>
@@ -51,6 +52,8 @@ struct Database::Handle {
   sqlite3* db = nullptr;
   std::mutex running;  // one statement at a time, even one whose task gave up on it
   Lock order;          // the loop's tasks take turns in arrival order
+  Lock transaction;    // held by the task inside transaction()
+  AnyTask owner;       // that task
   ~Handle() {
     if (db) sqlite3_close_v2(db);
   }
@@ -217,6 +220,10 @@ template <class Job>
 auto Database::on_pool(Job job, SourceLocation where) {
   if (!h_) throw std::logic_error("sqlite::Database::query: the database is closed");
   auto h = h_;  // the job holds the handle: a closed Database waits for it
+  if (h->owner && !(h->owner == current_task())) {  // another task's transaction: after it
+    h->transaction.lock(where);
+    h->transaction.unlock();
+  }
   h->order.lock(where);
   std::unique_lock turn(h->order, std::adopt_lock);
   auto abandoned = std::make_shared<std::atomic<bool>>(false);
@@ -246,6 +253,20 @@ std::uint64_t Database::executemany_values(std::string_view sql,
   return on_pool([text = std::string(sql), rows = std::move(rows)](sqlite3* db) {
     return Statement::run_many(db, text, rows);
   }, where);
+}
+
+Database::Hold::Hold(Database& d) : h_(d.h_) {
+  if (!h_) throw std::logic_error("sqlite::Database::transaction: the database is closed");
+  if (h_->owner && h_->owner == current_task()) return;  // (BEGIN will say it cannot nest)
+  h_->transaction.lock();
+  h_->owner = current_task();
+  held_ = true;
+}
+
+Database::Hold::~Hold() {
+  if (!held_) return;
+  h_->owner = AnyTask();
+  h_->transaction.unlock();
 }
 
 void Database::rollback() noexcept {

@@ -91,8 +91,8 @@ class SPINDLE_API Result : public db::TypedResult<Result> {
 /// An open database. Statements run on the thread pool one at a time, in the order the
 /// tasks asked. Cancellation: the task gets CancelledError at once; a statement not started
 /// yet is dropped, a running one is interrupted (sqlite3_interrupt), a finished one stays
-/// done. Statements of other tasks run between those of a transaction() unless they wait
-/// for it (as with aiosqlite's single connection).
+/// done. A transaction() holds the database for its task: other tasks' statements wait
+/// until it commits or rolls back, so none lands inside it.
 class SPINDLE_API Database : public db::Queries<Database> {
  public:
   static constexpr const char* client = "sqlite";
@@ -137,8 +137,12 @@ class SPINDLE_API Database : public db::Queries<Database> {
   /// Runs fn(*this) between BEGIN and COMMIT, or ROLLBACK (cancellation held back) when it
   /// throws or the task is cancelled, rethrowing. Returns what fn returns.
   /// asyncio: async with db: (aiosqlite commits or rolls back)
+  /// The database is held for this task meanwhile: other tasks' statements (and
+  /// transactions) wait, parked, until it ends. Throws fn's exception, Error (a transaction
+  /// is already open in this task: SQLite does not nest them), CancelledError.
   template <class F>
   auto transaction(F&& fn) -> std::invoke_result_t<F&, Database&> {
+    const Hold hold(*this);
     query("BEGIN");
     return db::transact(*this, fn, [&] { query("COMMIT"); }, [&]() noexcept { rollback(); });
   }
@@ -153,6 +157,18 @@ class SPINDLE_API Database : public db::Queries<Database> {
  private:
   friend SPINDLE_API Database open(std::string_view path, SourceLocation where);
   struct Handle;
+  /// Holds the database for the calling task while it lives (transaction()).
+  class SPINDLE_API Hold {
+   public:
+    explicit Hold(Database& d);
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    std::shared_ptr<Handle> h_;
+    bool held_ = false;
+  };
   explicit Database(std::shared_ptr<Handle> h) noexcept;
   template <class Job>
   auto on_pool(Job job, SourceLocation where);  // (defined and used in sqlite.cpp)
