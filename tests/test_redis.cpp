@@ -213,4 +213,53 @@ SPINDLE_REALTIME_TEST_CASE(hundreds_of_connections_on_one_loop) {
   BOOST_TEST(most == 3000);
 }
 
+SPINDLE_REALTIME_TEST_CASE(urls_choose_the_server_the_database_and_the_credentials) {
+  const std::string at = "127.0.0.1:" + std::to_string(port());
+  auto admin = connect();
+  // A database number in the path (or ?db= for a socket) is SELECTed.
+  auto three = redis::connect("redis://" + at + "/3");
+  three.command("SET", "url-key", "in three");
+  admin.command("SELECT", "3");
+  BOOST_TEST(admin.command("GET", "url-key").str() == "in three");
+  admin.command("SELECT", "0");
+  BOOST_TEST(admin.command("EXISTS", "url-key").integer() == 0);
+  const char* sock = std::getenv("SPINDLE_REDIS_SOCKET");
+  BOOST_TEST_REQUIRE(sock != nullptr);
+  auto two = redis::connect(std::string("unix://") + sock + "?db=3");
+  BOOST_TEST(two.command("GET", "url-key").str() == "in three");
+  BOOST_TEST(redis::connect("redis://" + at).command("PING").str() == "PONG");
+
+  // A password (percent-encoded here: p@ss), and an ACL user.
+  admin.command("ACL", "SETUSER", "alice", "on", ">wonder land", "~*", "&*", "+@all");
+  admin.command("CONFIG", "SET", "requirepass", "p@ss");
+  struct Restore {  // (admin authenticated before the password was set: it stays so)
+    redis::Connection& admin;
+    ~Restore() {
+      admin.command("CONFIG", "SET", "requirepass", "");
+      admin.command("ACL", "DELUSER", "alice");
+    }
+  } restore{admin};
+  BOOST_TEST(redis::connect("redis://:p%40ss@" + at).command("PING").str() == "PONG");
+  auto alice = redis::connect("redis://alice:wonder%20land@" + at + "/1");
+  BOOST_TEST(alice.command("ACL", "WHOAMI").str() == "alice");
+  BOOST_CHECK_THROW(redis::connect("redis://:wrong@" + at), redis::Error);
+  BOOST_CHECK_THROW(redis::connect("redis://alice:wrong@" + at), redis::Error);
+  auto anonymous = redis::connect("redis://" + at);
+  BOOST_CHECK_THROW(anonymous.command("GET", "url-key"), redis::Error);  // NOAUTH
+
+  // What is wrong with a URL is named.
+  for (const char* wrong : {"http://127.0.0.1", "127.0.0.1:6379", "redis://:1", "redis://host:port",
+                            "redis://host:70000", "redis://host/x", "unix://", "redis://[::1",
+                            "redis://%zz@host"}) {
+    BOOST_TEST_CONTEXT(wrong) {
+      try {
+        redis::connect(std::string(wrong));
+        BOOST_FAIL("connected");
+      } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find(wrong) != std::string::npos);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,7 +7,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
+#include <cstdint>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace spindle::redis {
@@ -337,6 +343,131 @@ Connection connect(std::string_view host, std::uint16_t port, SourceLocation whe
 
 Connection connect_unix(std::string_view path, SourceLocation where) {
   return Connection(io::open_unix_connection(path, {}, where));
+}
+
+namespace {
+
+/// What a redis://, rediss:// or unix:// URL says.
+struct Url {
+  bool tls = false;
+  std::string user, password, host, path;  // path: a Unix socket's
+  std::uint16_t port = 6379;
+  long db = 0;
+};
+
+Url parse_url(std::string_view url) {
+  auto bad = [&](const std::string& why) -> std::invalid_argument {
+    return std::invalid_argument("redis::connect: " + why + " in \"" + std::string(url) + "\"");
+  };
+  auto number = [&](std::string_view text, long max, const char* what) {
+    long n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n < 0 || n > max) {
+      throw bad(std::string("\"") + std::string(text) + "\" is not a " + what);
+    }
+    return n;
+  };
+  auto decode = [&](std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '%') {
+        out += text[i];
+        continue;
+      }
+      int v = 0;
+      if (i + 2 >= text.size() || std::from_chars(text.data() + i + 1, text.data() + i + 3, v, 16).ptr !=
+                                          text.data() + i + 3) {
+        throw bad("a malformed percent-escape");
+      }
+      out += static_cast<char>(v);
+      i += 2;
+    }
+    return out;
+  };
+  Url u;
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) throw bad("no scheme (redis://, rediss://, unix://)");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  const bool unix_socket = scheme == "unix";
+  if (!unix_socket && scheme != "redis" && scheme != "rediss") {
+    throw bad("the scheme \"" + std::string(scheme) + "\" (redis://, rediss:// or unix://)");
+  }
+  u.tls = scheme == "rediss";
+  // [user[:password]@] before the host (or the socket's path)
+  const auto slash = rest.find('/');
+  const auto at = rest.substr(0, unix_socket ? rest.size() : slash).rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view info = rest.substr(0, at);
+    const auto colon = info.find(':');
+    u.user = decode(info.substr(0, colon));
+    if (colon != std::string_view::npos) u.password = decode(info.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  if (unix_socket) {
+    if (rest.empty() || rest[0] != '/') throw bad("no socket path");
+    u.path = decode(rest);
+  } else {
+    const auto path_at = rest.find('/');
+    std::string_view authority = rest.substr(0, path_at);
+    if (path_at != std::string_view::npos) {
+      const std::string_view db = rest.substr(path_at + 1);
+      if (!db.empty()) u.db = number(db, INT32_MAX, "database number");
+    }
+    std::string_view port;
+    if (!authority.empty() && authority[0] == '[') {  // [v6 address]:port
+      const auto close = authority.find(']');
+      if (close == std::string_view::npos) throw bad("an unclosed [");
+      u.host = std::string(authority.substr(1, close - 1));
+      if (close + 1 < authority.size()) {
+        if (authority[close + 1] != ':') throw bad("text after ]");
+        port = authority.substr(close + 2);
+      }
+    } else {
+      const auto colon = authority.rfind(':');
+      u.host = std::string(authority.substr(0, colon));
+      if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (u.host.empty()) throw bad("no host");
+    if (!port.empty()) u.port = static_cast<std::uint16_t>(number(port, 65535, "port"));
+  }
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view item = query.substr(0, amp);
+    if (item.starts_with("db=")) u.db = number(item.substr(3), INT32_MAX, "database number");
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  }
+  return u;
+}
+
+}  // namespace
+
+Connection connect(std::string_view url, SourceLocation where) {
+  const Url u = parse_url(url);
+  Connection c;
+  if (!u.path.empty()) {
+    c = connect_unix(u.path, where);
+  } else {
+    io::ConnectOptions options;
+    if (u.tls) options.tls = io::TlsContext::client();
+    io::Stream s = io::open_connection(u.host, u.port, std::move(options), where);
+    s.socket().set_nodelay(true);
+    c = Connection(std::move(s));
+  }
+  if (!u.password.empty()) {
+    if (u.user.empty()) {
+      c.command("AUTH", u.password);
+    } else {
+      c.command("AUTH", u.user, u.password);
+    }
+  }
+  if (u.db != 0) c.command("SELECT", u.db);
+  return c;
 }
 
 }  // namespace spindle::redis

@@ -168,6 +168,7 @@ class SPINDLE_API Connection {
   friend SPINDLE_API Connection connect(std::string_view host, std::uint16_t port,
                                         SourceLocation where);
   friend SPINDLE_API Connection connect_unix(std::string_view path, SourceLocation where);
+  friend SPINDLE_API Connection connect(std::string_view url, SourceLocation where);
   struct Impl;
   explicit Connection(io::Stream stream);
   std::vector<Reply> round_trip(const std::string& out, std::size_t n, bool throw_errors,
@@ -212,5 +213,13 @@ SPINDLE_API Connection connect(std::string_view host, std::uint16_t port,
 /// asyncio: redis.asyncio.Redis(unix_socket_path=)
 SPINDLE_API Connection connect_unix(std::string_view path,
                                     SourceLocation where = SourceLocation::current());
+/// Connects as a URL says, as redis-py reads it: `redis://[[user]:password@]host[:port][/db]`
+/// (port 6379, database 0), `rediss://...` the same over TLS (the system's CAs; the host's
+/// name checked), `unix://[[user]:password@]/path[?db=N]`; user and password
+/// percent-decoded. With a password it sends AUTH (with the user too, for Redis 6 ACLs);
+/// with a database other than 0, SELECT. Throws std::invalid_argument naming what is wrong
+/// with the URL, Error (AUTH or SELECT refused), std::system_error, io::TlsError,
+/// CancelledError. asyncio: redis.asyncio.from_url(url)
+SPINDLE_API Connection connect(std::string_view url, SourceLocation where = SourceLocation::current());
 
 }  // namespace spindle::redis
