@@ -262,4 +262,85 @@ SPINDLE_REALTIME_TEST_CASE(urls_choose_the_server_the_database_and_the_credentia
   }
 }
 
+SPINDLE_REALTIME_TEST_CASE(transactions_watch_retry_and_hold_the_connection) {
+  auto c = connect();
+  auto other = connect();
+  const std::string k = key("balance");
+  c.command("SET", k, "10");
+  // Another client changes the watched key between the read and EXEC: tried again.
+  int runs = 0;
+  auto replies = c.transaction({k}, [&](redis::Transaction& tx) {
+    const long long v = std::stoll(tx.command("GET", k).str());
+    if (++runs == 1) other.command("SET", k, "100");
+    tx.queue("SET", k, v + 5).queue("GET", k);
+  }, 3);
+  BOOST_TEST(runs == 2);
+  BOOST_TEST_REQUIRE(replies.size() == 2u);
+  BOOST_TEST(replies[1].str() == "105");
+  // Without retries, a conflict is a WatchError and nothing is applied.
+  BOOST_CHECK_THROW(c.transaction({k}, [&](redis::Transaction& tx) {
+    other.command("SET", k, "7");
+    tx.queue("SET", k, "lost");
+  }), redis::WatchError);
+  BOOST_TEST(c.command("GET", k).str() == "7");
+  // A command refused as queued aborts the whole block (EXECABORT); one failing as it runs
+  // is an error reply among the results, the others applied.
+  BOOST_CHECK_EXCEPTION(c.transaction({}, [&](redis::Transaction& tx) {
+    tx.queue("SET", k, "x").queue("SET", k);  // (too few arguments)
+  }), redis::Error, [](const redis::Error& e) { return std::string(e.what()).find("EXECABORT") != std::string::npos; });
+  BOOST_TEST(c.command("GET", k).str() == "7");
+  auto mixed = c.transaction({}, [&](redis::Transaction& tx) {
+    tx.queue("SET", k, "not a number").queue("INCR", k).queue("APPEND", k, "!");
+  });
+  BOOST_TEST_REQUIRE(mixed.size() == 3u);
+  BOOST_TEST((mixed[1].type() == redis::Reply::Type::Error));
+  BOOST_TEST(c.command("GET", k).str() == "not a number!");
+  // An exception from fn: UNWATCH, nothing sent, the connection goes on.
+  BOOST_CHECK_THROW(c.transaction({k}, [&](redis::Transaction& tx) {
+    tx.queue("DEL", k);
+    throw std::runtime_error("no");
+  }), std::runtime_error);
+  other.command("SET", k, "after");  // (would trip a watch left behind)
+  BOOST_TEST(c.transaction({}, [&](redis::Transaction& tx) { tx.queue("GET", k); })[0].str() == "after");
+  // While one task is inside a transaction, another task's commands on the connection wait.
+  std::vector<std::string> order;
+  spindle::Event inside, go;
+  auto a = spindle::spawn([&] {
+    c.transaction({k}, [&](redis::Transaction& tx) {
+      tx.command("GET", k);
+      inside.set();
+      go.wait();
+      tx.queue("SET", k, "from a");
+    });
+    order.push_back("a done");
+  });
+  auto b = spindle::spawn([&] {
+    inside.wait();
+    c.command("SET", k, "from b");  // (inside a's WATCH it would make a's EXEC fail)
+    order.push_back("b done");
+  });
+  spindle::sleep(50ms);
+  go.set();
+  a.join();
+  b.join();
+  BOOST_TEST((order == std::vector<std::string>{"a done", "b done"}));
+  BOOST_TEST(c.command("GET", k).str() == "from b");
+}
+
+SPINDLE_REALTIME_TEST_CASE(scripts_run_by_sha_and_are_sent_whole_when_unknown) {
+  auto c = connect();
+  BOOST_TEST(c.script("abc").sha1() == "a9993e364706816aba3e25717850c26c9cd0d89d");  // FIPS 180 vector
+  BOOST_TEST(c.script("").sha1() == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  auto add = c.script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  BOOST_TEST(c.command("SCRIPT", "LOAD", "return redis.call('INCRBY', KEYS[1], ARGV[1])").str() == add.sha1());
+  c.command("SCRIPT", "FLUSH");  // the server forgets it: EVALSHA says NOSCRIPT, EVAL follows
+  const std::string k = key("counter");
+  BOOST_TEST(add({k}, {"5"}).integer() == 5);
+  BOOST_TEST(c.command("SCRIPT", "EXISTS", add.sha1()).elements()[0].integer() == 1);  // cached again
+  BOOST_TEST(add({k}, {"2"}).integer() == 7);
+  auto broken = c.script("return redis.call('NOSUCHCOMMAND')");
+  BOOST_CHECK_THROW(broken(), redis::Error);
+  BOOST_TEST(c.command("GET", k).str() == "7");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

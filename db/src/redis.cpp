@@ -3,6 +3,7 @@
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/redis.hpp>
+#include <spindle/task.hpp>
 #include <spindle/timeout.hpp>
 
 #include <hiredis/hiredis.h>
@@ -91,6 +92,16 @@ struct Connection::Impl {
   std::deque<Message> messages; // messages read while waiting for a confirmation
   bool awaiting_pong = false;   // unsubscribe() ends with a PING whose reply closes it
   bool open = true;
+  Lock held;                    // held by the task inside transaction()
+  AnyTask owner;                // that task
+
+  /// Waits while another task holds the connection for a transaction.
+  void wait_turn(SourceLocation where) {
+    if (owner && !(owner == current_task())) {
+      held.lock(where);
+      held.unlock();
+    }
+  }
 
   explicit Impl(io::Stream s) : stream(std::move(s)), reader(redisReaderCreate()) {
     if (!reader) throw std::bad_alloc();
@@ -209,6 +220,7 @@ std::vector<Reply> Connection::round_trip(const std::string& out, std::size_t n,
                                           SourceLocation where) {
   if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
   Impl& c = *impl_;
+  c.wait_turn(where);
   std::lock_guard guard(c.lock);
   c.require("command");
   c.settle(where);
@@ -241,6 +253,122 @@ Reply Connection::command_list(const std::vector<std::string>& args, SourceLocat
 
 Pipeline Connection::pipeline() { return Pipeline(*this); }
 
+// ---- transactions and scripts ----
+
+Connection::Hold::Hold(Connection& c) : c_(c) {
+  if (!c_.impl_) throw std::logic_error("redis::Connection::transaction: the connection is closed");
+  Impl& i = *c_.impl_;
+  if (i.owner && i.owner == current_task()) {
+    throw std::logic_error("redis::Connection::transaction: already inside a transaction");
+  }
+  i.held.lock();
+  i.owner = current_task();
+  held_ = true;
+}
+
+Connection::Hold::~Hold() {
+  if (!held_ || !c_.impl_) return;
+  c_.impl_->owner = AnyTask();
+  c_.impl_->held.unlock();
+}
+
+std::optional<std::vector<Reply>> Connection::exec(Transaction& tx, SourceLocation where) {
+  std::string out = "*1\r\n$5\r\nMULTI\r\n";
+  out += tx.out_;
+  out += "*1\r\n$4\r\nEXEC\r\n";
+  std::vector<Reply> replies = round_trip(out, tx.count_ + 2, false, where);
+  if (replies.front().type() == Reply::Type::Error) throw Error(replies.front().str());
+  const Reply& result = replies.back();
+  if (result.type() == Reply::Type::Error) throw Error(result.str());  // EXECABORT ...
+  if (result.is_nil()) return std::nullopt;  // a watched key changed
+  return result.elements();
+}
+
+void Connection::unwatch() noexcept {
+  CancelShield shield;
+  try {
+    if (impl_ && impl_->open) command("UNWATCH");
+  } catch (...) {  // (a broken connection has no watches left)
+  }
+}
+
+namespace {
+
+/// SHA-1 (FIPS 180-4) of data, as 40 lowercase hex digits: the name Redis gives a script.
+std::string sha1_hex(std::string_view data) {
+  std::uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+  std::string m(data);
+  const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
+  m += static_cast<char>(0x80);
+  while (m.size() % 64 != 56) m += '\0';
+  for (int i = 7; i >= 0; --i) m += static_cast<char>((bits >> (i * 8)) & 0xFF);
+  auto rotl = [](std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); };
+  for (std::size_t block = 0; block < m.size(); block += 64) {
+    std::uint32_t w[80];
+    for (int t = 0; t < 16; ++t) {
+      w[t] = 0;
+      for (int k = 0; k < 4; ++k) w[t] = (w[t] << 8) | static_cast<unsigned char>(m[block + 4 * t + k]);
+    }
+    for (int t = 16; t < 80; ++t) w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int t = 0; t < 80; ++t) {
+      std::uint32_t f, k;
+      if (t < 20) {
+        f = (b & c) | (~b & d);
+        k = 0x5A827999;
+      } else if (t < 40) {
+        f = b ^ c ^ d;
+        k = 0x6ED9EBA1;
+      } else if (t < 60) {
+        f = (b & c) | (b & d) | (c & d);
+        k = 0x8F1BBCDC;
+      } else {
+        f = b ^ c ^ d;
+        k = 0xCA62C1D6;
+      }
+      const std::uint32_t next = rotl(a, 5) + f + e + k + w[t];
+      e = d;
+      d = c;
+      c = rotl(b, 30);
+      b = a;
+      a = next;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint32_t v : h) {
+    for (int shift = 28; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xF];
+  }
+  return out;
+}
+
+}  // namespace
+
+Script Connection::script(std::string lua) { return Script(*this, std::move(lua)); }
+
+Script::Script(Connection& conn, std::string lua)
+    : conn_(&conn), lua_(std::move(lua)), sha1_(sha1_hex(lua_)) {}
+
+Reply Script::operator()(const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                         SourceLocation where) const {
+  std::vector<std::string> call{"EVALSHA", sha1_, std::to_string(keys.size())};
+  call.insert(call.end(), keys.begin(), keys.end());
+  call.insert(call.end(), args.begin(), args.end());
+  try {
+    return conn_->command_list(call, where);
+  } catch (const Error& e) {
+    if (!std::string_view(e.what()).starts_with("NOSCRIPT")) throw;
+  }
+  call[0] = "EVAL";  // (which leaves it cached for the next EVALSHA)
+  call[1] = lua_;
+  return conn_->command_list(call, where);
+}
+
 std::vector<Reply> Pipeline::execute(SourceLocation where) {
   if (count_ == 0) return {};
   std::string out = std::move(out_);
@@ -255,6 +383,7 @@ void Connection::subscription(const char* verb, const std::vector<std::string>& 
   if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
   if (names.empty()) throw std::invalid_argument(std::string("redis: ") + verb + " needs a name");
   Impl& c = *impl_;
+  c.wait_turn(where);
   std::lock_guard guard(c.lock);
   c.require(verb);
   c.settle(where);

@@ -107,6 +107,15 @@ void append_command_list(std::string& out, const std::vector<std::string>& args)
 }  // namespace detail
 
 class Pipeline;
+class Transaction;
+class Script;
+
+/// A transaction whose watched keys changed, retried as often as asked.
+/// asyncio: redis.exceptions.WatchError
+class SPINDLE_API WatchError : public Error {
+ public:
+  using Error::Error;
+};
 
 /// One connection to a server. Commands from several tasks are served one round trip at a
 /// time, in arrival order. Every wait is a cancellation point: a command cancelled after it
@@ -140,6 +149,22 @@ class SPINDLE_API Connection {
   /// asyncio: r.pipeline(transaction=False)
   Pipeline pipeline();
 
+  /// Runs fn(tx) as an optimistic transaction (redis-py's r.transaction(fn, *watch)): WATCH
+  /// the keys in `watch`; fn reads with tx.command() (at once) and queues writes with
+  /// tx.queue(); then MULTI, the queued commands and EXEC go in one round trip. If a watched
+  /// key changed meanwhile (EXEC answers nil), it starts again from WATCH, up to `retries`
+  /// times, then throws WatchError. The connection serves no other task meanwhile: their
+  /// commands wait. An exception from fn (or a cancellation) sends UNWATCH and queues nothing.
+  /// Returns EXEC's replies, one per queued command (a command that failed as it ran is an
+  /// Error reply among them). Throws WatchError, Error (a queued command refused: EXECABORT),
+  /// fn's exceptions, std::system_error, CancelledError.
+  template <class F>
+  std::vector<Reply> transaction(const std::vector<std::string>& watch, F&& fn, int retries = 0);
+  /// A Lua script for this connection: run by its SHA-1 (EVALSHA), sent whole (EVAL, which
+  /// also caches it on the server) only when the server does not know it.
+  /// asyncio: r.register_script(lua)
+  Script script(std::string lua);
+
   /// Subscribes to channels (SUBSCRIBE), parking until the server confirmed them; from then
   /// on only subscribe, psubscribe, unsubscribe and next_message work. Throws as command().
   void subscribe(const std::vector<std::string>& channels,
@@ -165,6 +190,23 @@ class SPINDLE_API Connection {
 
  private:
   friend class Pipeline;
+  friend class Transaction;
+  friend class Script;
+  /// Holds the connection for the calling task while it lives (transaction()).
+  class SPINDLE_API Hold {
+   public:
+    explicit Hold(Connection& c);
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    Connection& c_;
+    bool held_ = false;
+  };
+  /// One attempt of transaction(): empty if a watched key changed.
+  std::optional<std::vector<Reply>> exec(Transaction& tx, SourceLocation where);
+  void unwatch() noexcept;
   friend SPINDLE_API Connection connect(std::string_view host, std::uint16_t port,
                                         SourceLocation where);
   friend SPINDLE_API Connection connect_unix(std::string_view path, SourceLocation where);
@@ -203,6 +245,78 @@ class SPINDLE_API Pipeline {
   Connection* conn_;
   std::string out_;
   std::size_t count_ = 0;
+};
+
+/// What transaction() hands its function: commands run now, and commands queued for
+/// MULTI/EXEC.
+class SPINDLE_API Transaction {
+ public:
+  /// Runs a command now, before MULTI (the reads the transaction depends on). Throws as
+  /// Connection::command().
+  template <class... A>
+  Reply command(const A&... args) {
+    return conn_->command(args...);
+  }
+  /// Queues a command for the MULTI/EXEC block. Returns *this.
+  template <class... A>
+  Transaction& queue(const A&... args) {
+    detail::append_command(out_, args...);
+    ++count_;
+    return *this;
+  }
+  /// How many commands are queued.
+  std::size_t size() const noexcept { return count_; }
+
+ private:
+  friend class Connection;
+  explicit Transaction(Connection& conn) noexcept : conn_(&conn) {}
+  Connection* conn_;
+  std::string out_;
+  std::size_t count_ = 0;
+};
+
+template <class F>
+std::vector<Reply> Connection::transaction(const std::vector<std::string>& watch, F&& fn, int retries) {
+  const Hold hold(*this);
+  for (int attempt = 0;; ++attempt) {
+    Transaction tx(*this);
+    if (!watch.empty()) {
+      std::vector<std::string> args{"WATCH"};
+      args.insert(args.end(), watch.begin(), watch.end());
+      command_list(args);
+    }
+    try {
+      fn(tx);
+    } catch (...) {
+      unwatch();
+      throw;
+    }
+    if (auto replies = exec(tx, SourceLocation::current())) return std::move(*replies);
+    if (attempt >= retries) {
+      throw WatchError("redis: transaction: a watched key changed (" + std::to_string(attempt + 1) +
+                       " attempt" + (attempt ? "s" : "") + ")");
+    }
+  }
+}
+
+/// A Lua script bound to a connection (Connection::script()).
+class SPINDLE_API Script {
+ public:
+  /// Runs the script with KEYS and ARGV: EVALSHA, or EVAL if the server does not have it
+  /// (NOSCRIPT). Throws Error (the script's error), std::system_error, CancelledError.
+  /// asyncio: await script(keys=keys, args=args)
+  Reply operator()(const std::vector<std::string>& keys = {},
+                   const std::vector<std::string>& args = {},
+                   SourceLocation where = SourceLocation::current()) const;
+  /// The script's SHA-1, as the server names it (40 lowercase hex digits).
+  const std::string& sha1() const noexcept { return sha1_; }
+
+ private:
+  friend class Connection;
+  Script(Connection& conn, std::string lua);
+  Connection* conn_;
+  std::string lua_;
+  std::string sha1_;
 };
 
 /// Connects over TCP (TCP_NODELAY on). Throws std::system_error naming the address,
