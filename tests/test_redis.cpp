@@ -343,4 +343,62 @@ SPINDLE_REALTIME_TEST_CASE(scripts_run_by_sha_and_are_sent_whole_when_unknown) {
   BOOST_TEST(c.command("GET", k).str() == "7");
 }
 
+SPINDLE_REALTIME_TEST_CASE(a_pool_shares_connections_and_lends_them_for_blocking_work) {
+  const std::string url = "redis://127.0.0.1:" + std::to_string(port());
+  auto admin = connect();
+  auto clients = [&] {
+    const std::string info = admin.command("INFO", "clients").str();
+    const auto at = info.find("connected_clients:");
+    return std::stoi(info.substr(at + 18));
+  };
+  const int before = clients();
+  redis::Pool pool(url, 4);
+  BOOST_TEST(pool.idle() == 0u);  // (made when first needed)
+  const std::string k = key("n");
+  std::vector<spindle::Task<void>> tasks;
+  for (int i = 0; i < 100; ++i) {
+    tasks.push_back(spindle::spawn([&] {
+      for (int n = 0; n < 20; ++n) pool.command("INCR", k);
+    }));
+  }
+  for (auto& t : tasks) t.join();
+  BOOST_TEST(pool.command("GET", k).str() == "2000");
+  BOOST_TEST(pool.idle() == 4u);
+  BOOST_TEST(clients() - before == 4);
+  // A blocking command on a lease of its own; the rest go on through the others.
+  const std::string list = key("jobs");
+  auto waiter = spindle::spawn([&] {
+    auto c = pool.acquire();
+    return c->command("BLPOP", list, "5").elements().at(1).str();
+  });
+  spindle::sleep(20ms);
+  BOOST_TEST(pool.lent() == 1u);
+  pool.command("RPUSH", list, "job 1");
+  BOOST_TEST(waiter.join() == "job 1");
+  // A connection returned subscribed is closed, not lent again; a broken one is replaced.
+  {
+    auto c = pool.acquire();
+    c->subscribe({key("channel")});
+  }
+  BOOST_TEST(pool.idle() == 3u);
+  BOOST_TEST(admin.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").integer() >= 3);
+  spindle::sleep(200ms);  // (the server's FINs arrive: microseconds on loopback)
+  std::vector<spindle::Task<std::string>> readers;  // the dead are found before lending
+  for (int i = 0; i < 8; ++i) readers.push_back(spindle::spawn([&] { return pool.command("GET", k).str(); }));
+  for (auto& r : readers) BOOST_TEST(r.join() == "2000");
+  // close() waits for the leases; bad arguments are named.
+  auto holder = spindle::spawn([&] {
+    auto c = pool.acquire();
+    spindle::sleep(50ms);
+    c->command("PING");
+  });
+  spindle::sleep(10ms);
+  pool.close();
+  BOOST_TEST(pool.lent() == 0u);
+  holder.join();
+  BOOST_CHECK_THROW(pool.acquire(), std::logic_error);
+  BOOST_CHECK_THROW(redis::Pool(url, 0), std::invalid_argument);
+  BOOST_CHECK_THROW(redis::Pool("redis://host:port", 2), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -457,10 +457,7 @@ Pool::Pool(std::string conninfo, std::size_t size)
     : Pool(std::move(conninfo), PoolOptions{.size = size}) {}
 
 Pool::Pool(std::string conninfo, PoolOptions options)
-    : conninfo_(std::move(conninfo)), options_(std::move(options)), permits_(options_.size) {
-  if (options_.size == 0) throw std::invalid_argument("pg::Pool: size must be at least 1");
-  all_back_.set();
-}
+    : conninfo_(std::move(conninfo)), options_(std::move(options)), gate_(options_.size, "pg::Pool") {}
 
 Pool::~Pool() { sweeper_.cancel(); }
 
@@ -468,20 +465,8 @@ bool Pool::expired(Clock::time_point created, Clock::time_point now) const noexc
   return options_.max_lifetime > Clock::duration::zero() && now - created >= options_.max_lifetime;
 }
 
-void Pool::returned() noexcept {
-  permits_.release();
-  if (--lent_ == 0) all_back_.set();
-}
-
 Pool::Lease Pool::acquire(SourceLocation where) {
-  if (closed_) throw std::logic_error("pg::Pool::acquire: the pool is closed");
-  permits_.acquire(where);
-  if (closed_) {
-    permits_.release();  // (passed on: the next waiter finds the pool closed too)
-    throw std::logic_error("pg::Pool::acquire: the pool is closed");
-  }
-  ++lent_;
-  all_back_.clear();
+  gate_.enter(where);
   try {
     while (!idle_.empty()) {
       Idle c = std::move(idle_.back());  // the one used last: its server process is warm
@@ -511,7 +496,7 @@ Pool::Lease Pool::acquire(SourceLocation where) {
     conn.impl_->session_changed = false;
     return Lease(this, std::move(conn), created);
   } catch (...) {
-    returned();
+    gate_.leave();
     throw;
   }
 }
@@ -520,11 +505,11 @@ void Pool::give_back(Connection conn, Clock::time_point created) noexcept {
   const auto now = Loop::current().time();
   // Inside a transaction it is closed: the server rolls back and frees the locks at once,
   // rather than when the connection is next lent.
-  if (!closed_ && conn.is_idle() && !expired(created, now)) {
+  if (!gate_.closed() && conn.is_idle() && !expired(created, now)) {
     idle_.push_back({std::move(conn), created, now});
     arm_sweeper();
   }
-  returned();
+  gate_.leave();
 }
 
 void Pool::arm_sweeper() noexcept {
@@ -544,10 +529,10 @@ void Pool::sweep() noexcept {
 }
 
 void Pool::close(SourceLocation where) {
-  closed_ = true;
   sweeper_.cancel();
+  sweeping_ = false;
   idle_.clear();
-  while (lent_ > 0) all_back_.wait(where);
+  gate_.close(where);
 }
 
 Pool::Lease::~Lease() {

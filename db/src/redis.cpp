@@ -7,6 +7,9 @@
 #include <spindle/timeout.hpp>
 
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <cstdint>
@@ -462,6 +465,15 @@ std::optional<Message> Connection::next_message(Clock::duration timeout, SourceL
 
 bool Connection::is_open() const noexcept { return impl_ && impl_->open; }
 
+bool Connection::subscribed() const noexcept { return impl_ && impl_->subscriptions > 0; }
+
+bool Connection::peer_gone() const noexcept {
+  if (!is_open()) return true;
+  char byte;
+  const ssize_t n = ::recv(impl_->stream.socket().fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 void Connection::close() noexcept { impl_.reset(); }
 
 Connection connect(std::string_view host, std::uint16_t port, SourceLocation where) {
@@ -597,6 +609,45 @@ Connection connect(std::string_view url, SourceLocation where) {
   }
   if (u.db != 0) c.command("SELECT", u.db);
   return c;
+}
+
+// ---- Pool ----
+
+Pool::Pool(std::string url, std::size_t size)
+    : url_(std::move(url)), size_(size), gate_(size, "redis::Pool") {
+  parse_url(url_);  // (a malformed URL says so now)
+}
+
+Pool::~Pool() = default;
+
+Pool::Lease Pool::acquire(SourceLocation where) {
+  gate_.enter(where);
+  try {
+    while (!idle_.empty()) {
+      Connection c = std::move(idle_.back());
+      idle_.pop_back();
+      if (!c.peer_gone()) return Lease(this, std::move(c));  // (else closed as c goes)
+    }
+    return Lease(this, connect(url_, where));
+  } catch (...) {
+    gate_.leave();
+    throw;
+  }
+}
+
+void Pool::give_back(Connection conn) noexcept {
+  // Broken, or still subscribed (its messages would reach the next borrower): closed.
+  if (!gate_.closed() && conn.is_open() && !conn.subscribed()) idle_.push_back(std::move(conn));
+  gate_.leave();
+}
+
+void Pool::close(SourceLocation where) {
+  idle_.clear();
+  gate_.close(where);
+}
+
+Pool::Lease::~Lease() {
+  if (pool_) pool_->give_back(std::move(conn_));
 }
 
 }  // namespace spindle::redis

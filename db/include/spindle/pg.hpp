@@ -7,13 +7,12 @@
 #error "spindle needs C++20"
 #endif
 
+#include <spindle/db/detail/gate.hpp>
 #include <spindle/db/typed.hpp>
 #include <spindle/db/value.hpp>
 #include <spindle/detail/config.hpp>
 #include <spindle/detail/unique_function.hpp>
-#include <spindle/event.hpp>
 #include <spindle/loop.hpp>
-#include <spindle/semaphore.hpp>
 #include <spindle/source_location.hpp>
 
 #include <chrono>
@@ -480,7 +479,7 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
   /// Connections made and not lent right now.
   std::size_t idle() const noexcept { return idle_.size(); }
   /// Connections lent right now.
-  std::size_t lent() const noexcept { return lent_; }
+  std::size_t lent() const noexcept { return gate_.lent(); }
 
  private:
   struct Idle {
@@ -492,14 +491,10 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
   bool expired(Clock::time_point created, Clock::time_point now) const noexcept;
   void arm_sweeper() noexcept;
   void sweep() noexcept;
-  void returned() noexcept;
   std::string conninfo_;
   PoolOptions options_;
-  Semaphore permits_;
+  db::detail::LendingGate gate_;
   std::vector<Idle> idle_;
-  std::size_t lent_ = 0;
-  bool closed_ = false;
-  Event all_back_;
   TimerHandle sweeper_;  // closes connections idle for max_idle
   bool sweeping_ = false;
 };

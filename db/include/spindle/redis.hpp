@@ -8,6 +8,7 @@
 #error "spindle needs C++20"
 #endif
 
+#include <spindle/db/detail/gate.hpp>
 #include <spindle/detail/config.hpp>
 #include <spindle/io/stream.hpp>
 #include <spindle/lock.hpp>
@@ -183,6 +184,8 @@ class SPINDLE_API Connection {
   std::optional<Message> next_message(Clock::duration timeout,
                                       SourceLocation where = SourceLocation::current());
 
+  /// True while subscribed to a channel or pattern.
+  bool subscribed() const noexcept;
   /// True until closed, or broken by a network error.
   bool is_open() const noexcept;
   /// Closes the connection. Idempotent.
@@ -192,6 +195,9 @@ class SPINDLE_API Connection {
   friend class Pipeline;
   friend class Transaction;
   friend class Script;
+  friend class Pool;
+  /// True if the server closed the connection while it sat idle (a peek, no round trip).
+  bool peer_gone() const noexcept;
   /// Holds the connection for the calling task while it lives (transaction()).
   class SPINDLE_API Hold {
    public:
@@ -317,6 +323,67 @@ class SPINDLE_API Script {
   Connection* conn_;
   std::string lua_;
   std::string sha1_;
+};
+
+/// Connections to one server shared by the tasks of one loop (redis-py's ConnectionPool):
+/// each command borrows one for its round trip, so `size` round trips are in flight at once;
+/// acquire() lends one for longer, for what needs a connection of its own (transactions,
+/// blocking commands such as BLPOP, pub/sub). Connections are made when first needed (from a
+/// URL, as connect(url) reads it); one that comes back broken or still subscribed is closed,
+/// and one the server closed while it sat idle (a timeout, a restart, CLIENT KILL) is found
+/// so before it is lent (a non-blocking peek, as redis-py's can_read check) and replaced. The pool must outlive its leases; close() waits for them.
+/// asyncio: redis.asyncio.Redis(connection_pool=ConnectionPool.from_url(url, max_connections))
+class SPINDLE_API Pool {
+ public:
+  /// A lent connection; returns it to the pool when destroyed.
+  class SPINDLE_API Lease {
+   public:
+    Lease(Lease&& o) noexcept : pool_(o.pool_), conn_(std::move(o.conn_)) { o.pool_ = nullptr; }
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() noexcept { return conn_; }
+    Connection* operator->() noexcept { return &conn_; }
+
+   private:
+    friend class Pool;
+    Lease(Pool* pool, Connection conn) noexcept : pool_(pool), conn_(std::move(conn)) {}
+    Pool* pool_;
+    Connection conn_;
+  };
+
+  /// A pool of at most `size` connections to the server `url` names (none made yet).
+  /// Throws std::invalid_argument for size 0 or a malformed URL (checked here, not at the
+  /// first command).
+  Pool(std::string url, std::size_t size);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  /// Lends a connection: an idle one, else a new one while fewer than size exist, else the
+  /// first one returned (waiters served in order). Throws as connect(url), std::logic_error
+  /// once closed, CancelledError (nothing lent).
+  Lease acquire(SourceLocation where = SourceLocation::current());
+  /// One command on a borrowed connection. Throws as acquire() and Connection::command().
+  /// asyncio: await r.execute_command(...)
+  template <class... A>
+  Reply command(const A&... args) {
+    auto c = acquire();
+    return c->command(args...);
+  }
+  /// Closes the pool: acquire() throws from now on, idle connections close at once and lent
+  /// ones as they come back, which this waits for. Idempotent. asyncio: await pool.disconnect()
+  void close(SourceLocation where = SourceLocation::current());
+  /// The most connections it holds; those made and idle; those lent.
+  std::size_t size() const noexcept { return size_; }
+  std::size_t idle() const noexcept { return idle_.size(); }
+  std::size_t lent() const noexcept { return gate_.lent(); }
+
+ private:
+  void give_back(Connection conn) noexcept;
+  std::string url_;
+  std::size_t size_;
+  db::detail::LendingGate gate_;
+  std::vector<Connection> idle_;
 };
 
 /// Connects over TCP (TCP_NODELAY on). Throws std::system_error naming the address,
