@@ -82,7 +82,7 @@ SPINDLE_REALTIME_TEST_CASE(a_hundred_fetches_at_once) {
     }));
   }
   const std::vector<std::string> bodies = spindle::gather(many);
-  for (int i = 0; i < 100; ++i) BOOST_TEST(bodies[i] == "/" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) BOOST_TEST(bodies[i] == std::string("/").append(std::to_string(i)));
 }
 
 SPINDLE_REALTIME_TEST_CASE(sequential_fetches_share_one_connection) {

@@ -245,7 +245,7 @@ SPINDLE_REALTIME_TEST_CASE(executemany_prepares_once_and_undoes_a_failing_batch)
   auto db = sqlite::open(":memory:");
   db.query("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT, b BLOB)");
   std::vector<std::tuple<int, std::string, db::Bytes>> rows;
-  for (int i = 0; i < 1000; ++i) rows.emplace_back(i, "v" + std::to_string(i), db::Bytes(static_cast<std::size_t>(i % 7), std::byte{1}));
+  for (int i = 0; i < 1000; ++i) rows.emplace_back(i, std::string("v").append(std::to_string(i)), db::Bytes(static_cast<std::size_t>(i % 7), std::byte{1}));
   BOOST_TEST(db.executemany("INSERT INTO kv VALUES (?, ?, ?) -- one statement, a comment", rows) == 1000u);
   BOOST_TEST(db.query_value<int>("SELECT count(*) FROM kv") == 1000);
   BOOST_TEST(db.query_value<int>("SELECT length(b) FROM kv WHERE k = 13") == 6);
