@@ -16,11 +16,7 @@ namespace spindle::pg {
 void Connection::Impl::start_copy(const std::string& sql, ExecStatusType expected,
                                   const char* what, SourceLocation where) {
   Impl& i = *this;
-  PGconn* conn = i.require(what);
-  if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
-    throw std::logic_error(std::string("pg::Connection::") + what +
-                           ": another task's statement is still running on this connection");
-  }
+  PGconn* conn = i.require_free(what);
   if (!PQsendQuery(conn, sql.c_str())) i.lost(what);
   try {
     i.flush(what, where);
@@ -41,9 +37,7 @@ void Connection::Impl::start_copy(const std::string& sql, ExecStatusType expecte
   // Not the COPY asked for: collect() reports the error (or ends the other COPY) and throws.
   const bool error = st == PGRES_FATAL_ERROR;
   if (r && error) {
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    Error e(state ? state : "XX000", std::string(what) + ": " + message_of(primary ? primary : PQresultErrorMessage(r)));
+    Error e = error_of(r, std::string(what) + ": ");
     PQclear(r);
     i.collect(what, where);  // (the rest, up to the end)
     throw e;
@@ -93,13 +87,7 @@ void Connection::Impl::abort_copy_out(SourceLocation where) noexcept {
   Impl& i = *this;
   CancelShield shield;
   try {
-    if (PGcancel* cancel = PQgetCancel(i.conn)) {
-      to_thread([cancel] {
-        char err[256];
-        PQcancel(cancel, err, sizeof err);
-        PQfreeCancel(cancel);
-      });
-    }
+    i.send_cancel();
     with_timeout(kCleanupLimit, [&] {
       i.skip_copy_out("copy_out", where);
       try {

@@ -37,6 +37,15 @@ inline std::string message_of(const char* m) {
   return s;
 }
 
+/// The error result r as an Error: its SQLSTATE (XX000 when it has none) and primary
+/// message, after `prefix`.
+inline Error error_of(const PGresult* r, const std::string& prefix = {}) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  return Error(state ? state : "XX000",
+               prefix + message_of(primary ? primary : PQresultErrorMessage(r)));
+}
+
 struct Connection::Impl {
   PGconn* conn = nullptr;
   // libpq's socket, registered with the loop once connected: one epoll_ctl per wait. Level-
@@ -90,6 +99,32 @@ struct Connection::Impl {
     return conn;
   }
 
+  /// The open connection, with no statement, stream, pipeline or COPY of another task on it.
+  /// Throws std::logic_error when closed or busy.
+  PGconn* require_free(const char* what) const {
+    require(what);
+    if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
+      throw std::logic_error(std::string("pg::Connection::") + what +
+                             ": another statement is still running on this connection (a "
+                             "connection serves one task, and one stream, at a time; share a "
+                             "Pool instead)");
+    }
+    return conn;
+  }
+
+  /// Asks the server to cancel what runs on this connection. PQcancel opens a connection of
+  /// its own and blocks, so it runs on the thread pool; a failure is ignored (the caller
+  /// drains with a bound either way).
+  void send_cancel() {
+    if (PGcancel* cancel = PQgetCancel(conn)) {
+      to_thread([cancel] {
+        char err[256];
+        PQcancel(cancel, err, sizeof err);
+        PQfreeCancel(cancel);
+      });
+    }
+  }
+
   /// The connection's failure as an Error (08006), closing it: libpq cannot go on.
   [[noreturn]] void lost(const char* what) {
     const std::string m = message_of(PQerrorMessage(conn));
@@ -138,11 +173,10 @@ struct Connection::Impl {
       }
     }
     if (error) {
-      const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
-      const char* primary = PQresultErrorField(error.get(), PG_DIAG_MESSAGE_PRIMARY);
-      std::string m = message_of(primary ? primary : PQresultErrorMessage(error.get()));
-      if (m.empty()) m = "COPY TO STDOUT is not supported by spindle::pg";
-      throw Error(state ? state : "0A000", m);
+      if (!*PQresultErrorMessage(error.get())) {  // (the empty result made above for a COPY)
+        throw Error("0A000", "COPY TO STDOUT is not supported by spindle::pg");
+      }
+      throw error_of(error.get());
     }
     return Result(last.release());
   }
@@ -174,16 +208,7 @@ struct Connection::Impl {
         if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
         sock->wait_writable(50ms, where);
       }
-      if (always_cancel || PQisBusy(conn)) {
-        PGcancel* cancel = PQgetCancel(conn);
-        if (cancel) {
-          to_thread([cancel] {
-            char err[256];
-            PQcancel(cancel, err, sizeof err);
-            PQfreeCancel(cancel);
-          });
-        }
-      }
+      if (always_cancel || PQisBusy(conn)) send_cancel();
       for (;;) {
         while (PQisBusy(conn)) {
           const auto left = deadline - std::chrono::steady_clock::now();
@@ -234,12 +259,7 @@ struct Connection::Impl {
   /// cancellation abandons the statement and rethrows.
   template <class Send>
   Result run(const char* what, SourceLocation where, Send send) {
-    require(what);
-    if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
-      throw std::logic_error(std::string("pg::Connection::") + what +
-                             ": another task's statement is still running on this connection "
-                             "(a connection serves one task at a time; share a Pool instead)");
-    }
+    require_free(what);
     if (!send()) {
       const auto st = PQstatus(conn);
       if (st == CONNECTION_BAD) lost(what);

@@ -27,13 +27,7 @@ void Connection::Impl::abandon_pipeline(SourceLocation where) noexcept {
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
       i.sock->wait_writable(50ms, where);
     }
-    if (PGcancel* cancel = PQgetCancel(i.conn)) {
-      to_thread([cancel] {
-        char err[256];
-        PQcancel(cancel, err, sizeof err);
-        PQfreeCancel(cancel);
-      });
-    }
+    i.send_cancel();
     for (;;) {
       while (PQisBusy(i.conn)) {
         const auto left = deadline - std::chrono::steady_clock::now();
@@ -63,11 +57,7 @@ Pipeline& Pipeline::add(bool prepared, std::string_view text, std::vector<db::Va
 std::vector<Result> Connection::run(Pipeline& p, SourceLocation where) {
   if (!impl_) throw std::logic_error("pg::Connection::pipeline: the connection is closed");
   Impl& i = *impl_;
-  PGconn* conn = i.require("pipeline");
-  if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
-    throw std::logic_error("pg::Connection::pipeline: another task's statement is still running "
-                           "on this connection (a connection serves one task at a time)");
-  }
+  PGconn* conn = i.require_free("pipeline");
   if (p.items_.empty()) return {};
   if (PQenterPipelineMode(conn) != 1) {
     throw Error("08000", "pipeline: " + message_of(PQerrorMessage(conn)));
@@ -94,12 +84,8 @@ std::vector<Result> Connection::run(Pipeline& p, SourceLocation where) {
         Result owned(r);  // freed whatever happens next
         const auto st = PQresultStatus(r);
         if (st == PGRES_FATAL_ERROR && !failed) {
-          const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-          const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-          failed.emplace(state ? state : "XX000",
-                         "pipeline statement " + std::to_string(k + 1) + " of " +
-                             std::to_string(n) + ": " +
-                             message_of(primary ? primary : PQresultErrorMessage(r)));
+          failed.emplace(error_of(r, "pipeline statement " + std::to_string(k + 1) + " of " +
+                                         std::to_string(n) + ": "));
         } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
           i.note(r);
           last = std::move(owned);

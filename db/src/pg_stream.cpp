@@ -13,11 +13,7 @@ RowStream Connection::stream_values(std::string_view sql, std::span<const db::Va
                                     SourceLocation where) {
   if (!impl_) throw std::logic_error("pg::Connection::stream: the connection is closed");
   Impl& i = *impl_;
-  PGconn* conn = i.require("stream");
-  if (PQisBusy(conn) || PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
-    throw std::logic_error("pg::Connection::stream: another statement is still running on "
-                           "this connection (a connection serves one task, and one stream, at a time)");
-  }
+  PGconn* conn = i.require_free("stream");
   const std::string text(sql);
   const TextParams p(params);
   if (!PQsendQueryParams(conn, text.c_str(), p.count(), nullptr, p.ptrs.data(), nullptr, nullptr, 0)) {
@@ -83,15 +79,9 @@ bool RowStream::next(SourceLocation where) {
         break;  // after the last row; the null result follows
       case PGRES_FATAL_ERROR:
       case PGRES_BAD_RESPONSE:
-      case PGRES_NONFATAL_ERROR: {
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-        const char* primary = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
-        if (!failed) {
-          failed.emplace(state ? state : "XX000",
-                         message_of(primary ? primary : PQresultErrorMessage(r.get())));
-        }
+      case PGRES_NONFATAL_ERROR:
+        if (!failed) failed.emplace(error_of(r.get()));
         break;
-      }
       default:  // COPY and the like: not rows
         done_ = true;
         i.abandon(where);

@@ -95,16 +95,10 @@ struct Connection::Impl {
   std::deque<Message> messages; // messages read while waiting for a confirmation
   bool awaiting_pong = false;   // unsubscribe() ends with a PING whose reply closes it
   bool open = true;
-  Lock held;                    // held by the task inside transaction()
-  AnyTask owner;                // that task
+  db::detail::TaskHold held;    // by the task inside transaction()
 
   /// Waits while another task holds the connection for a transaction.
-  void wait_turn(SourceLocation where) {
-    if (owner && !(owner == current_task())) {
-      held.lock(where);
-      held.unlock();
-    }
-  }
+  void wait_turn(SourceLocation where) { held.wait_turn(where); }
 
   explicit Impl(io::Stream s) : stream(std::move(s)), reader(redisReaderCreate()) {
     if (!reader) throw std::bad_alloc();
@@ -261,18 +255,16 @@ Pipeline Connection::pipeline() { return Pipeline(*this); }
 Connection::Hold::Hold(Connection& c) : c_(c) {
   if (!c_.impl_) throw std::logic_error("redis::Connection::transaction: the connection is closed");
   Impl& i = *c_.impl_;
-  if (i.owner && i.owner == current_task()) {
+  if (i.held.mine()) {
     throw std::logic_error("redis::Connection::transaction: already inside a transaction");
   }
-  i.held.lock();
-  i.owner = current_task();
+  i.held.take();
   held_ = true;
 }
 
 Connection::Hold::~Hold() {
   if (!held_ || !c_.impl_) return;
-  c_.impl_->owner = AnyTask();
-  c_.impl_->held.unlock();
+  c_.impl_->held.give_back();
 }
 
 std::optional<std::vector<Reply>> Connection::exec(Transaction& tx, SourceLocation where) {

@@ -2,6 +2,7 @@
 // them in order with a fair Lock; the handle's mutex keeps a cancelled job that is still
 // running from overlapping the next.
 #include <spindle/cancel.hpp>
+#include <spindle/db/detail/gate.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/lock.hpp>
 #include <spindle/sqlite.hpp>
@@ -52,8 +53,7 @@ struct Database::Handle {
   sqlite3* db = nullptr;
   std::mutex running;  // one statement at a time, even one whose task gave up on it
   Lock order;          // the loop's tasks take turns in arrival order
-  Lock transaction;    // held by the task inside transaction()
-  AnyTask owner;       // that task
+  db::detail::TaskHold transaction;  // by the task inside transaction()
   ~Handle() {
     if (db) sqlite3_close_v2(db);
   }
@@ -220,10 +220,7 @@ template <class Job>
 auto Database::on_pool(Job job, SourceLocation where) {
   if (!h_) throw std::logic_error("sqlite::Database::query: the database is closed");
   auto h = h_;  // the job holds the handle: a closed Database waits for it
-  if (h->owner && !(h->owner == current_task())) {  // another task's transaction: after it
-    h->transaction.lock(where);
-    h->transaction.unlock();
-  }
+  h->transaction.wait_turn(where);  // another task's transaction: after it
   h->order.lock(where);
   std::unique_lock turn(h->order, std::adopt_lock);
   auto abandoned = std::make_shared<std::atomic<bool>>(false);
@@ -257,16 +254,14 @@ std::uint64_t Database::executemany_values(std::string_view sql,
 
 Database::Hold::Hold(Database& d) : h_(d.h_) {
   if (!h_) throw std::logic_error("sqlite::Database::transaction: the database is closed");
-  if (h_->owner && h_->owner == current_task()) return;  // (BEGIN will say it cannot nest)
-  h_->transaction.lock();
-  h_->owner = current_task();
+  if (h_->transaction.mine()) return;  // (BEGIN will say it cannot nest)
+  h_->transaction.take();
   held_ = true;
 }
 
 Database::Hold::~Hold() {
   if (!held_) return;
-  h_->owner = AnyTask();
-  h_->transaction.unlock();
+  h_->transaction.give_back();
 }
 
 void Database::rollback() noexcept {

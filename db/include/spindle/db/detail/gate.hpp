@@ -1,10 +1,13 @@
-// What the database pools share: the turnstile that lends at most `size` connections at once
-// (waiters served in order), counts what is lent, and closes: acquirers turned away, the
-// closer waiting until every lease is back.
+// What the database clients share: the turnstile that lends at most `size` connections at
+// once (waiters served in order), counts what is lent, and closes: acquirers turned away, the
+// closer waiting until every lease is back; and the hold one task takes on a connection or
+// database for a transaction, which other tasks' statements wait behind.
 #pragma once
 
 #include <spindle/event.hpp>
+#include <spindle/lock.hpp>
 #include <spindle/semaphore.hpp>
+#include <spindle/task.hpp>
 #include <spindle/source_location.hpp>
 
 #include <cstddef>
@@ -51,6 +54,36 @@ class LendingGate {
   Event all_back_;
   std::size_t lent_ = 0;
   bool closed_ = false;
+};
+
+/// One task's hold on a connection for a transaction: other tasks' statements wait for it to
+/// end (the holder's own go straight through).
+class TaskHold {
+ public:
+  /// Parks while another task holds it. Throws CancelledError.
+  void wait_turn(SourceLocation where) {
+    if (owner_ && !(owner_ == current_task())) {
+      lock_.lock(where);
+      lock_.unlock();
+    }
+  }
+  /// Whether the calling task holds it.
+  bool mine() const noexcept { return owner_ && owner_ == current_task(); }
+  /// Takes it for the calling task, parking while another task holds it. Throws
+  /// CancelledError.
+  void take(SourceLocation where = SourceLocation::current()) {
+    lock_.lock(where);
+    owner_ = current_task();
+  }
+  /// Gives it back (by the task that took it).
+  void give_back() noexcept {
+    owner_ = AnyTask();
+    lock_.unlock();
+  }
+
+ private:
+  Lock lock_;
+  AnyTask owner_;
 };
 
 }  // namespace spindle::db::detail
