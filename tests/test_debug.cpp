@@ -64,13 +64,7 @@ std::size_t map_count() {
 }
 
 // Resident set size in KiB.
-long rss_kib() {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
+long rss_kib() { return static_cast<long>(spindle_test::resident_bytes() / 1024); }
 
 // Captures what is written to fd 2 while it lives.
 class StderrCapture {

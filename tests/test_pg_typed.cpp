@@ -1,6 +1,7 @@
 // spindle::pg's typed values against a real PostgreSQL server (SPINDLE_PG, from
 // tests/db_servers.py): every type both ways at its limits, NULL, arrays, conversion errors
 // that name column and types, rows as a range, structs and tuples, the query_* shortcuts.
+#include <spindle/db/json.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
@@ -53,15 +54,7 @@ db::Bytes bytes(std::initializer_list<int> v) {
   return out;
 }
 
-/// This process's resident memory, in bytes (VmRSS).
-std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6)) * 1024;
-  }
-  BOOST_FAIL("no VmRSS in /proc/self/status");
-  return 0;
-}
+using spindle_test::resident_bytes;
 
 }  // namespace
 
@@ -74,6 +67,13 @@ struct Item {
   system_clock::time_point added;
 };
 BOOST_DESCRIBE_STRUCT(Item, (), (id, name, price, tags, added))
+
+struct Event {
+  int id = 0;
+  boost::json::value payload;
+  std::optional<boost::json::value> extra;
+};
+BOOST_DESCRIBE_STRUCT(Event, (), (id, payload, extra))
 
 struct Thin {
   int id = 0;
@@ -128,6 +128,39 @@ SPINDLE_REALTIME_TEST_CASE(floating_point_booleans_and_text) {
   auto e = conversion_error([&] { c.query_value<bool>("SELECT 'yes'::text AS answer"); });
   BOOST_TEST(e.db_type() == "text");
   BOOST_TEST(e.cpp_type() == "bool");
+}
+
+SPINDLE_REALTIME_TEST_CASE(json_and_jsonb_columns_as_boost_json_values) {
+  auto c = pg::connect(conninfo());
+  const boost::json::value doc = {{"name", "caf\xc3\xa9"}, {"n", 3}, {"tags", {"a", "b"}},
+                                  {"nested", {{"ok", true}, {"none", nullptr}}}};
+  // Both ways, as json (text kept as sent) and jsonb (normalized): equal as values.
+  BOOST_TEST(round_trip<boost::json::value>(c, "json", doc) == doc);
+  BOOST_TEST(round_trip<boost::json::value>(c, "jsonb", doc) == doc);
+  BOOST_TEST(round_trip<boost::json::value>(c, "jsonb", boost::json::value(nullptr)).is_null());
+  BOOST_TEST(c.query_value<boost::json::value>("SELECT '[1, 2.5, \"x\"]'::jsonb") ==
+             boost::json::parse("[1, 2.5, \"x\"]"));
+  // jsonb operators see the parameter as JSON, not as a string.
+  BOOST_TEST(c.query_value<std::string>("SELECT ($1::jsonb)->>'name'", doc) == "caf\xc3\xa9");
+  c.query("CREATE TEMP TABLE events (id int, payload jsonb NOT NULL, extra json)");
+  c.query("INSERT INTO events VALUES (1, $1, NULL), (2, '{}', '[true]')", doc);
+  const auto events = c.query_as<shop::Event>("SELECT * FROM events ORDER BY id");
+  BOOST_TEST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0].payload == doc);
+  BOOST_TEST(!events[0].extra.has_value());  // SQL NULL, not JSON null
+  BOOST_TEST(events[1].payload.as_object().empty());
+  BOOST_TEST((*events[1].extra == boost::json::value{true}));
+  const auto arr = c.query_value<std::vector<boost::json::value>>(
+      "SELECT ARRAY['{\"a\": 1}'::jsonb, '2'::jsonb]");
+  BOOST_TEST_REQUIRE(arr.size() == 2u);
+  BOOST_TEST(arr[0].at("a") == 1);
+  BOOST_TEST(arr[1] == 2);
+  // Text that is not JSON: the one conversion error, naming both types.
+  auto e = conversion_error([&] { c.query_value<boost::json::value>("SELECT '{oops'::text AS j"); });
+  BOOST_TEST(e.column() == "j");
+  BOOST_TEST(e.db_type() == "text");
+  BOOST_TEST(e.cpp_type() == "boost::json::value");
+  BOOST_TEST(std::string(e.what()).find("is not JSON") != std::string::npos);
 }
 
 SPINDLE_REALTIME_TEST_CASE(bytea_both_ways_with_every_byte_and_a_megabyte) {

@@ -84,40 +84,14 @@ struct Statement {
         throw Error(SQLITE_MISUSE, "parameters go with a single statement; the text holds more");
       }
       first = false;
-      const int expected = sqlite3_bind_parameter_count(st);
-      if (static_cast<std::size_t>(expected) != params.size()) {
-        throw Error(SQLITE_RANGE, "the statement takes " + std::to_string(expected) +
-                                      " parameters, " + std::to_string(params.size()) + " given");
-      }
-      for (std::size_t i = 0; i < params.size(); ++i) bind(db, st, static_cast<int>(i + 1), params[i]);
+      bind_all(db, st, params);
       Result r;
-      const int ncols = sqlite3_column_count(st);
-      for (int c = 0; c < ncols; ++c) {
-        r.names_.emplace_back(sqlite3_column_name(st, c));
-        const char* type = sqlite3_column_decltype(st, c);
-        r.types_.emplace_back(type ? type : "expression");
-      }
+      describe(st, r);
       for (;;) {
         const int s = sqlite3_step(st);
         if (s == SQLITE_DONE) break;
         if (s != SQLITE_ROW) fail(db, s);
-        auto& row = r.rows_.emplace_back();
-        row.reserve(static_cast<std::size_t>(ncols));
-        for (int c = 0; c < ncols; ++c) {
-          const int type = sqlite3_column_type(st, c);
-          if (type == SQLITE_NULL) {
-            row.emplace_back();
-          } else if (type == SQLITE_FLOAT) {
-            // The shortest text that reads back as the same double (SQLite's own text keeps
-            // 15 digits, which loses some).
-            char buf[32];
-            const auto end = std::to_chars(buf, buf + sizeof buf, sqlite3_column_double(st, c)).ptr;
-            row.emplace_back(std::string(buf, end));
-          } else {
-            const auto* p = static_cast<const char*>(sqlite3_column_blob(st, c));
-            row.emplace_back(std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))));
-          }
-        }
+        read_row(st, r);
       }
       r.affected_ = sqlite3_stmt_readonly(st) ? 0 : static_cast<std::uint64_t>(sqlite3_changes(db));
       r.last_rowid_ = sqlite3_last_insert_rowid(db);
@@ -130,29 +104,14 @@ struct Statement {
   /// the rows changed. A failure rolls every row back and names the row.
   static std::uint64_t run_many(sqlite3* db, const std::string& sql,
                                 const std::vector<std::vector<db::Value>>& rows) {
-    sqlite3_stmt* st = nullptr;
-    const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail);
-    if (rc != SQLITE_OK) fail(db, rc);
-    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(st, sqlite3_finalize);
-    if (!st) throw Error(SQLITE_MISUSE, "executemany: the text holds no statement");
-    sqlite3_stmt* more = nullptr;  // (what follows may be only whitespace and comments)
-    rc = sqlite3_prepare_v2(db, tail, static_cast<int>(sql.c_str() + sql.size() - tail), &more, nullptr);
-    sqlite3_finalize(more);
-    if (rc != SQLITE_OK || more) {
-      throw Error(SQLITE_MISUSE, "executemany takes one statement; the text holds more");
-    }
-    const auto expected = static_cast<std::size_t>(sqlite3_bind_parameter_count(st));
+    const auto guard = prepare_single(db, sql, "executemany");
+    sqlite3_stmt* st = guard.get();
     exec(db, "SAVEPOINT spindle_executemany");
     std::uint64_t changed = 0;
     std::size_t k = 0;
     try {
       for (; k < rows.size(); ++k) {
-        if (rows[k].size() != expected) {
-          throw Error(SQLITE_RANGE, "the statement takes " + std::to_string(expected) +
-                                        " parameters, " + std::to_string(rows[k].size()) + " given");
-        }
-        for (std::size_t i = 0; i < expected; ++i) bind(db, st, static_cast<int>(i + 1), rows[k][i]);
+        bind_all(db, st, rows[k]);
         for (;;) {
           const int s = sqlite3_step(st);
           if (s == SQLITE_DONE) break;
@@ -170,6 +129,71 @@ struct Statement {
     }
     exec(db, "RELEASE spindle_executemany");
     return changed;
+  }
+
+  /// Names and declared types of st's columns into r.
+  static void describe(sqlite3_stmt* st, Result& r) {
+    const int ncols = sqlite3_column_count(st);
+    for (int c = 0; c < ncols; ++c) {
+      r.names_.emplace_back(sqlite3_column_name(st, c));
+      const char* type = sqlite3_column_decltype(st, c);
+      r.types_.emplace_back(type ? type : "expression");
+    }
+  }
+
+  /// Appends the row st stands on to r; returns its size in bytes.
+  static std::size_t read_row(sqlite3_stmt* st, Result& r) {
+    const int ncols = static_cast<int>(r.names_.size());
+    auto& row = r.rows_.emplace_back();
+    row.reserve(static_cast<std::size_t>(ncols));
+    std::size_t bytes = 0;
+    for (int c = 0; c < ncols; ++c) {
+      const int type = sqlite3_column_type(st, c);
+      if (type == SQLITE_NULL) {
+        row.emplace_back();
+      } else if (type == SQLITE_FLOAT) {
+        // The shortest text that reads back as the same double (SQLite's own text keeps
+        // 15 digits, which loses some).
+        char buf[32];
+        const auto end = std::to_chars(buf, buf + sizeof buf, sqlite3_column_double(st, c)).ptr;
+        row.emplace_back(std::string(buf, end));
+      } else {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(st, c));
+        row.emplace_back(std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))));
+      }
+      bytes += row.back() ? row.back()->size() + sizeof(std::string) : sizeof(std::string);
+    }
+    return bytes;
+  }
+
+  /// Binds params to st's parameters in order. Throws Error (SQLITE_RANGE) for a count that
+  /// does not match.
+  static void bind_all(sqlite3* db, sqlite3_stmt* st, const std::vector<db::Value>& params) {
+    const int expected = sqlite3_bind_parameter_count(st);
+    if (static_cast<std::size_t>(expected) != params.size()) {
+      throw Error(SQLITE_RANGE, "the statement takes " + std::to_string(expected) +
+                                    " parameters, " + std::to_string(params.size()) + " given");
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) bind(db, st, static_cast<int>(i + 1), params[i]);
+  }
+
+  using Prepared = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+  /// Prepares sql, which must be one statement (for `what`: executemany, stream).
+  static Prepared prepare_single(sqlite3* db, const std::string& sql, const char* what) {
+    sqlite3_stmt* st = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail);
+    if (rc != SQLITE_OK) fail(db, rc);
+    Prepared guard(st, sqlite3_finalize);
+    if (!st) throw Error(SQLITE_MISUSE, std::string(what) + ": the text holds no statement");
+    sqlite3_stmt* more = nullptr;  // (what follows may be only whitespace and comments)
+    rc = sqlite3_prepare_v2(db, tail, static_cast<int>(sql.c_str() + sql.size() - tail), &more, nullptr);
+    sqlite3_finalize(more);
+    if (rc != SQLITE_OK || more) {
+      throw Error(SQLITE_MISUSE, std::string(what) + " takes one statement; the text holds more");
+    }
+    return guard;
   }
 
   static void exec(sqlite3* db, const char* sql) {
@@ -217,9 +241,9 @@ Database::~Database() = default;
 /// order the tasks asked. A cancelled task's job is dropped if not started, interrupted if
 /// running.
 template <class Job>
-auto Database::on_pool(Job job, SourceLocation where) {
-  if (!h_) throw std::logic_error("sqlite::Database::query: the database is closed");
-  auto h = h_;  // the job holds the handle: a closed Database waits for it
+auto Database::on_pool(const std::shared_ptr<Handle>& handle, Job job, SourceLocation where) {
+  if (!handle) throw std::logic_error("sqlite::Database::query: the database is closed");
+  auto h = handle;  // the job holds the handle: a closed Database waits for it
   h->transaction.wait_turn(where);  // another task's transaction: after it
   h->order.lock(where);
   std::unique_lock turn(h->order, std::adopt_lock);
@@ -239,7 +263,7 @@ auto Database::on_pool(Job job, SourceLocation where) {
 
 Result Database::query_values(std::string_view sql, std::span<const db::Value> params,
                               SourceLocation where) {
-  return on_pool([text = std::string(sql), values = std::vector<db::Value>(params.begin(), params.end())](
+  return on_pool(h_, [text = std::string(sql), values = std::vector<db::Value>(params.begin(), params.end())](
                      sqlite3* db) { return Statement::run(db, text, values); },
                  where);
 }
@@ -247,7 +271,7 @@ Result Database::query_values(std::string_view sql, std::span<const db::Value> p
 std::uint64_t Database::executemany_values(std::string_view sql,
                                            std::vector<std::vector<db::Value>> rows,
                                            SourceLocation where) {
-  return on_pool([text = std::string(sql), rows = std::move(rows)](sqlite3* db) {
+  return on_pool(h_, [text = std::string(sql), rows = std::move(rows)](sqlite3* db) {
     return Statement::run_many(db, text, rows);
   }, where);
 }
@@ -272,6 +296,112 @@ void Database::rollback() noexcept {
   } catch (...) {
     // No transaction was open any more (SQLite rolls back by itself after some errors).
   }
+}
+
+// ---- streams ----
+
+/// A stream's prepared statement, shared with the job stepping it (which may still run when
+/// a cancelled stream is destroyed): finalized when both are done with it.
+struct RowStream::State {
+  std::shared_ptr<Database::Handle> h;
+  sqlite3_stmt* st = nullptr;
+  Result shape;  // the column names and types, copied into each batch
+  bool stepped_out = false;  // SQLite said SQLITE_DONE (read after the job is joined)
+  std::optional<Error> failed;  // a step's error, thrown after the rows before it
+  ~State() {
+    if (st) sqlite3_finalize(st);
+  }
+};
+
+RowStream Database::stream_values(std::string_view sql, std::span<const db::Value> params,
+                                  SourceLocation where) {
+  if (!h_) throw std::logic_error("sqlite::Database::stream: the database is closed");
+  auto hold = std::make_unique<Hold>(*this);  // (parks while another task holds it)
+  auto state = on_pool(h_, [h = h_, text = std::string(sql),
+                            values = std::vector<db::Value>(params.begin(), params.end())](sqlite3* db) {
+    auto guard = Statement::prepare_single(db, text, "stream");
+    Statement::bind_all(db, guard.get(), values);
+    auto st = std::make_shared<RowStream::State>();
+    st->h = h;
+    Statement::describe(guard.get(), st->shape);
+    st->st = guard.release();
+    return st;
+  }, where);
+  return RowStream(std::move(state), std::move(hold));
+}
+
+RowStream::RowStream(std::shared_ptr<State> state, std::unique_ptr<Database::Hold> hold) noexcept
+    : state_(std::move(state)), hold_(std::move(hold)) {}
+
+RowStream::RowStream(RowStream&& o) noexcept
+    : state_(std::move(o.state_)), hold_(std::move(o.hold_)), batch_(std::move(o.batch_)),
+      index_(o.index_), started_(o.started_), done_(o.done_), count_(o.count_) {
+  o.done_ = true;
+}
+
+RowStream::~RowStream() { finish(); }
+
+/// Lets go of the statement (finalized once no job uses it) and of the database.
+void RowStream::finish() noexcept {
+  done_ = true;
+  state_.reset();
+  hold_.reset();
+}
+
+RowStream::iterator RowStream::begin() {
+  if (!started_) next();
+  return iterator(this);
+}
+
+bool RowStream::next(SourceLocation where) {
+  started_ = true;
+  if (done_) return false;
+  if (index_ + 1 < batch_.size()) {
+    ++index_;
+    ++count_;
+    return true;
+  }
+  if (state_->failed) {
+    const Error e = *state_->failed;
+    finish();
+    throw e;
+  }
+  if (state_->stepped_out) {
+    finish();
+    return false;
+  }
+  constexpr std::size_t kRows = 256, kBytes = 1 << 20;
+  try {
+    batch_ = Database::on_pool(state_->h, [state = state_](sqlite3* db) {
+      Result batch = state->shape;
+      std::size_t bytes = 0;
+      while (batch.size() < kRows && bytes < kBytes) {
+        const int s = sqlite3_step(state->st);
+        if (s == SQLITE_DONE) {
+          state->stepped_out = true;
+          break;
+        }
+        if (s != SQLITE_ROW) {
+          if (batch.empty()) fail(db, s);
+          // (the rows stepped before it go first; the error comes with the next call)
+          state->failed.emplace(sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+          break;
+        }
+        bytes += Statement::read_row(state->st, batch);
+      }
+      return batch;
+    }, where);
+  } catch (...) {
+    finish();
+    throw;
+  }
+  index_ = 0;
+  if (batch_.empty()) {
+    finish();
+    return false;
+  }
+  ++count_;
+  return true;
 }
 
 void Database::close() noexcept { h_.reset(); }

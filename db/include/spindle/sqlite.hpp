@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -88,6 +89,8 @@ class SPINDLE_API Result : public db::TypedResult<Result> {
   std::int64_t last_rowid_ = 0;
 };
 
+class RowStream;
+
 /// An open database. Statements run on the thread pool one at a time, in the order the
 /// tasks asked. Cancellation: the task gets CancelledError at once; a statement not started
 /// yet is dropped, a running one is interrupted (sqlite3_interrupt), a finished one stays
@@ -134,6 +137,18 @@ class SPINDLE_API Database : public db::Queries<Database> {
   std::uint64_t executemany_values(std::string_view sql, std::vector<std::vector<db::Value>> rows,
                                    SourceLocation where = SourceLocation::current());
 
+  /// The rows of the one statement sql as they are stepped, a batch at a time on the thread
+  /// pool, in bounded memory: `for (auto row : db.stream(sql, ...))`. The database is held
+  /// for this task while the stream lives, as in a transaction (other tasks' statements wait;
+  /// this task's own run between batches). Throws as query(), Error (SQLITE_MISUSE) for text
+  /// holding more than one statement; errors while stepping come from reading the stream.
+  /// asyncio: async with db.execute(sql) as cursor: async for row in cursor
+  template <class... P>
+  RowStream stream(std::string_view sql, const P&... params);  // (defined after RowStream)
+  /// stream() with the parameters already converted.
+  RowStream stream_values(std::string_view sql, std::span<const db::Value> params,
+                          SourceLocation where = SourceLocation::current());
+
   /// Runs fn(*this) between BEGIN and COMMIT, or ROLLBACK (cancellation held back) when it
   /// throws or the task is cancelled, rethrowing. Returns what fn returns.
   /// asyncio: async with db: (aiosqlite commits or rolls back)
@@ -156,6 +171,7 @@ class SPINDLE_API Database : public db::Queries<Database> {
 
  private:
   friend SPINDLE_API Database open(std::string_view path, SourceLocation where);
+  friend class RowStream;
   struct Handle;
   /// Holds the database for the calling task while it lives (transaction()).
   class SPINDLE_API Hold {
@@ -171,10 +187,72 @@ class SPINDLE_API Database : public db::Queries<Database> {
   };
   explicit Database(std::shared_ptr<Handle> h) noexcept;
   template <class Job>
-  auto on_pool(Job job, SourceLocation where);  // (defined and used in sqlite.cpp)
+  static auto on_pool(const std::shared_ptr<Handle>& h, Job job, SourceLocation where);  // (in sqlite.cpp)
   void rollback() noexcept;
   std::shared_ptr<Handle> h_;
 };
+
+/// The rows of one statement as SQLite steps them (Database::stream()): batches of up to
+/// 256 rows or 1 MiB, each stepped by one job on the thread pool, so memory holds one batch
+/// however large the result. Holds the database for the task that opened it until it ends
+/// or is destroyed.
+class SPINDLE_API RowStream {
+ public:
+  /// Walks the rows; dereferencing gives a db::Row<Result>.
+  class iterator {
+   public:
+    using value_type = db::Row<Result>;
+    using difference_type = std::ptrdiff_t;
+    iterator() noexcept = default;
+    explicit iterator(RowStream* s) noexcept : s_(s) {}
+    db::Row<Result> operator*() const noexcept { return s_->batch_[s_->index_]; }
+    /// Reads the next row. Throws as RowStream::next().
+    iterator& operator++() {
+      s_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const noexcept { return !s_ || s_->done_; }
+
+   private:
+    RowStream* s_ = nullptr;
+  };
+
+  RowStream(RowStream&& o) noexcept;
+  RowStream& operator=(RowStream&&) = delete;
+  /// Ends an unfinished stream (the statement is finalized) and lets other tasks in.
+  ~RowStream();
+
+  /// Reads the first row (once) and walks from it. Throws as next().
+  iterator begin();
+  std::default_sentinel_t end() const noexcept { return {}; }
+  /// Moves to the next row (stepping the next batch on the thread pool when this one is
+  /// used up); false at the end. Throws Error if stepping fails (the rows before it were
+  /// delivered), CancelledError (a running step is interrupted; the stream ends).
+  bool next(SourceLocation where = SourceLocation::current());
+  /// The row read last, as a db::Row of the current batch. Precondition: next() was true.
+  db::Row<Result> current() const noexcept { return batch_[index_]; }
+  /// How many rows have been read.
+  std::uint64_t count() const noexcept { return count_; }
+
+ private:
+  friend class Database;
+  struct State;
+  RowStream(std::shared_ptr<State> state, std::unique_ptr<Database::Hold> hold) noexcept;
+  void finish() noexcept;
+  std::shared_ptr<State> state_;
+  std::unique_ptr<Database::Hold> hold_;
+  Result batch_;
+  std::size_t index_ = 0;
+  bool started_ = false;
+  bool done_ = false;
+  std::uint64_t count_ = 0;
+};
+
+template <class... P>
+RowStream Database::stream(std::string_view sql, const P&... params) {
+  return stream_values(sql, db::values(params...));
+}
 
 /// Opens (creating if missing) the database file at `path` (":memory:" for a private
 /// in-memory one) on the thread pool, in serialized threading mode with a 5 s busy

@@ -18,6 +18,11 @@
 #include <variant>
 #include <vector>
 
+#if __has_include(<boost/json/fwd.hpp>)
+#include <boost/json/fwd.hpp>
+#define SPINDLE_DB_HAS_JSON 1
+#endif
+
 namespace spindle::db {
 
 /// Binary data: PostgreSQL's bytea, SQLite's blob.
@@ -34,7 +39,8 @@ using Value = std::variant<std::monostate, std::int64_t, double, bool, std::stri
 /// std::chrono::system_clock::time_point as "YYYY-MM-DD HH:MM:SS.ffffff+00:00" (UTC, to the
 /// microsecond; max() and min() as infinity and -infinity); std::chrono::sys_days as
 /// "YYYY-MM-DD"; a std::vector of any of these as PostgreSQL's array form ("{...}", every
-/// element quoted, NULL for an empty optional). Other types do not compile.
+/// element quoted, NULL for an empty optional); boost::json::value as its serialized text
+/// (include <spindle/db/json.hpp>). Other types do not compile.
 /// Throws std::out_of_range for an unsigned value above INT64_MAX.
 inline Value to_value(std::nullopt_t) { return {}; }
 inline Value to_value(bool b) { return b; }
@@ -62,6 +68,13 @@ template <class T>
 Value to_value(const std::optional<T>& v) {
   return v ? to_value(*v) : Value();
 }
+#ifdef SPINDLE_DB_HAS_JSON
+template <class J>
+  requires std::same_as<J, boost::json::value>
+Value to_value(const J& v) {
+  return std::string(serialize(v));  // (Boost.JSON's, found through v: <spindle/db/json.hpp>)
+}
+#endif
 inline Value to_value(std::chrono::sys_days day) {
   if (day == std::chrono::sys_days::max()) return std::string("infinity");
   if (day == std::chrono::sys_days::min()) return std::string("-infinity");
