@@ -467,4 +467,53 @@ SPINDLE_REALTIME_TEST_CASE(connect_timeout_is_enforced_without_blocking_the_loop
   ticker.cancel();
 }
 
+SPINDLE_REALTIME_TEST_CASE(tls_with_sslmode_verifies_the_server) {
+  // db_servers.py --tls: the server takes TLS with a certificate for localhost signed by a
+  // test CA (SPINDLE_TLS_CA).
+  const char* ca = std::getenv("SPINDLE_TLS_CA");
+  BOOST_TEST_REQUIRE(ca != nullptr, "run through tests/db_servers.py --pg --tls");
+  const std::string port = tcp_port();
+  const auto on_tls = [](pg::Connection& c) {
+    return c.query_value<bool>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+  };
+  // verify-full: the chain checked against the CA and the name against the certificate,
+  // though the name was looked up by spindle and handed to libpq as hostaddr.
+  int ticks = 0;
+  auto ticker = spindle::spawn([&] {
+    for (;;) {
+      spindle::sleep(1ms);
+      ++ticks;
+    }
+  });
+  auto verified = pg::connect(tcp_conninfo("localhost", port) + " sslmode=verify-full sslrootcert=" + ca);
+  ticker.cancel();
+  BOOST_TEST(on_tls(verified));
+  BOOST_TEST(verified.query_value<std::string>("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                 .starts_with("TLSv1."));
+  BOOST_TEST(ticks >= 1);  // the handshake parked; the loop ran
+  // require: encrypted, nothing verified; disable: in the clear.
+  auto required = pg::connect(tcp_conninfo("127.0.0.1", port) + " sslmode=require");
+  BOOST_TEST(on_tls(required));
+  auto clear = pg::connect(tcp_conninfo("127.0.0.1", port) + " sslmode=disable");
+  BOOST_TEST(!on_tls(clear));
+  // A name the certificate does not carry, and a CA that did not sign it: refused, saying why.
+  try {
+    pg::connect("host=other.example hostaddr=127.0.0.1 port=" + port +
+                " user=spindle dbname=postgres sslmode=verify-full sslrootcert=" + ca);
+    BOOST_FAIL("a certificate for another name was accepted");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "08001");
+    BOOST_TEST(std::string(e.what()).find("does not match host name") != std::string::npos);
+  }
+  const std::string certs = std::string(ca).substr(0, std::string(ca).rfind('/'));
+  try {
+    pg::connect(tcp_conninfo("localhost", port) + " sslmode=verify-ca sslrootcert=" + certs +
+                "/server.crt");
+    BOOST_FAIL("a server certificate was accepted as its own CA");
+  } catch (const pg::Error& e) {
+    BOOST_TEST(e.sqlstate() == "08001");
+    BOOST_TEST(std::string(e.what()).find("certificate verify failed") != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // spindle::redis against a real redis-server started by tests/db_servers.py: reply types,
 // errors, TCP and Unix sockets, pipelines, tasks sharing a connection, cancellation that
 // leaves a reply owed, pub/sub, a server that hangs up.
+#include <spindle/io/tls.hpp>
 #include <spindle/redis.hpp>
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
@@ -213,6 +214,29 @@ SPINDLE_REALTIME_TEST_CASE(hundreds_of_connections_on_one_loop) {
   BOOST_TEST(most == 3000);
 }
 
+SPINDLE_REALTIME_TEST_CASE(rediss_urls_speak_tls_and_verify_the_server) {
+  // db_servers.py --tls: a TLS port with a certificate for localhost signed by a test CA.
+  const char* ca = std::getenv("SPINDLE_TLS_CA");
+  const char* tls_port = std::getenv("SPINDLE_REDIS_TLS_PORT");
+  BOOST_TEST_REQUIRE((ca && tls_port), "run through tests/db_servers.py --redis --tls");
+  const std::string at = std::string("localhost:") + tls_port;
+  auto secure = redis::connect("rediss://" + at + "/2?ssl_ca_certs=" + std::string(ca));
+  secure.command("SET", "over-tls", std::string(100'000, 'x'));  // (many TLS records)
+  BOOST_TEST(secure.command("GET", "over-tls").str().size() == 100'000u);
+  auto plain = connect();
+  plain.command("SELECT", "2");
+  BOOST_TEST(plain.command("STRLEN", "over-tls").integer() == 100'000);
+  // A pool over TLS, shared by many tasks.
+  redis::Pool pool("rediss://" + at + "?ssl_ca_certs=" + std::string(ca), 4);
+  std::vector<spindle::Task<void>> tasks;
+  for (int i = 0; i < 50; ++i) tasks.push_back(spindle::spawn([&] { pool.command("INCR", key("tls")); }));
+  for (auto& t : tasks) t.join();
+  BOOST_TEST(pool.command("GET", key("tls")).str() == "50");
+  // The test CA is not among the system's: verification fails unless turned off.
+  BOOST_CHECK_THROW(redis::connect("rediss://" + at), spindle::io::TlsError);
+  BOOST_TEST(redis::connect("rediss://" + at + "?ssl_cert_reqs=none").command("PING").str() == "PONG");
+}
+
 SPINDLE_REALTIME_TEST_CASE(urls_choose_the_server_the_database_and_the_credentials) {
   const std::string at = "127.0.0.1:" + std::to_string(port());
   auto admin = connect();
@@ -250,7 +274,8 @@ SPINDLE_REALTIME_TEST_CASE(urls_choose_the_server_the_database_and_the_credentia
   // What is wrong with a URL is named.
   for (const char* wrong : {"http://127.0.0.1", "127.0.0.1:6379", "redis://:1", "redis://host:port",
                             "redis://host:70000", "redis://host/x", "unix://", "redis://[::1",
-                            "redis://%zz@host"}) {
+                            "redis://%zz@host", "redis://host?timeout=3",
+                            "rediss://host?ssl_cert_reqs=maybe"}) {
     BOOST_TEST_CONTEXT(wrong) {
       try {
         redis::connect(std::string(wrong));

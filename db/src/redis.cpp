@@ -486,6 +486,8 @@ struct Url {
   std::string user, password, host, path;  // path: a Unix socket's
   std::uint16_t port = 6379;
   long db = 0;
+  std::string ca_file;  // ssl_ca_certs: trusted besides the system's CAs
+  bool verify = true;   // ssl_cert_reqs=none turns verification off
 };
 
 Url parse_url(std::string_view url) {
@@ -572,7 +574,21 @@ Url parse_url(std::string_view url) {
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view item = query.substr(0, amp);
-    if (item.starts_with("db=")) u.db = number(item.substr(3), INT32_MAX, "database number");
+    const auto eq = item.find('=');
+    const std::string_view key = item.substr(0, eq);
+    const std::string value = eq == std::string_view::npos ? std::string() : decode(item.substr(eq + 1));
+    if (key == "db") {
+      u.db = number(value, INT32_MAX, "database number");
+    } else if (key == "ssl_ca_certs") {
+      u.ca_file = value;
+    } else if (key == "ssl_cert_reqs") {
+      if (value != "none" && value != "required") {
+        throw bad("ssl_cert_reqs=\"" + value + "\" (none or required)");
+      }
+      u.verify = value == "required";
+    } else if (!key.empty()) {
+      throw bad("the unknown parameter \"" + std::string(key) + "\" (db, ssl_ca_certs, ssl_cert_reqs)");
+    }
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
   }
   return u;
@@ -587,7 +603,12 @@ Connection connect(std::string_view url, SourceLocation where) {
     c = connect_unix(u.path, where);
   } else {
     io::ConnectOptions options;
-    if (u.tls) options.tls = io::TlsContext::client();
+    if (u.tls) {
+      io::TlsContext tls = io::TlsContext::client();
+      if (!u.ca_file.empty()) tls.load_verify_file(u.ca_file);
+      tls.set_verify(u.verify);
+      options.tls = std::move(tls);
+    }
     io::Stream s = io::open_connection(u.host, u.port, std::move(options), where);
     s.socket().set_nodelay(true);
     c = Connection(std::move(s));

@@ -397,7 +397,8 @@ SPINDLE_API Connection connect_unix(std::string_view path,
 /// Connects as a URL says, as redis-py reads it: `redis://[[user]:password@]host[:port][/db]`
 /// (port 6379, database 0), `rediss://...` the same over TLS (the system's CAs; the host's
 /// name checked), `unix://[[user]:password@]/path[?db=N]`; user and password
-/// percent-decoded. With a password it sends AUTH (with the user too, for Redis 6 ACLs);
+/// percent-decoded; query parameters as redis-py's: `db=N`, `ssl_ca_certs=/path/ca.pem` (a CA
+/// to trust besides the system's), `ssl_cert_reqs=none` (no verification: tests only). With a password it sends AUTH (with the user too, for Redis 6 ACLs);
 /// with a database other than 0, SELECT. Throws std::invalid_argument naming what is wrong
 /// with the URL, Error (AUTH or SELECT refused), std::system_error, io::TlsError,
 /// CancelledError. asyncio: redis.asyncio.from_url(url)
