@@ -163,7 +163,9 @@ def start_redis(tmp, env, procs, tls_dir=None):
     proc = subprocess.Popen(pinned([server, "--port", str(port), "--bind", "127.0.0.1",
                                     "--unixsocket", sock, "--unixsocketperm", "777",
                                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                    "--dir", tmp, "--maxclients", "1000", *tls]),
+                                    "--dir", tmp, "--maxclients", "1000",
+                                    # (DEBUG PROTOCOL sends each RESP3 type, for the tests)
+                                    "--enable-debug-command", "local", *tls]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     procs.append((proc, signal.SIGTERM))
 

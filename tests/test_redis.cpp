@@ -6,6 +6,9 @@
 #include <spindle/spindle.hpp>
 #include <spindle_test.hpp>
 
+#include "../db/src/resp.hpp"  // (the reader itself, fed piece by piece)
+
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -212,6 +215,152 @@ SPINDLE_REALTIME_TEST_CASE(hundreds_of_connections_on_one_loop) {
   long long most = 0;
   for (auto& t : tasks) most = std::max(most, t.join());
   BOOST_TEST(most == 3000);
+}
+
+BOOST_AUTO_TEST_CASE(the_reader_parses_every_resp3_type_however_the_bytes_are_split) {
+  using spindle::redis::detail::RespNode;
+  using spindle::redis::detail::RespReader;
+  using T = redis::Reply::Type;
+  // Every type, nested, with an attribute (dropped), nulls of both protocols and CRLF inside
+  // a string; then a second reply right behind.
+  const std::string wire =
+      "%3\r\n+name\r\n$5\r\na\r\nb!\r\n"
+      "~2\r\n,3.5\r\n,-inf\r\n"
+      "|1\r\n+popularity\r\n:90\r\n"
+      "*6\r\n#t\r\n(123456789012345678901234567890\r\n=9\r\ntxt:hello\r\n_\r\n$-1\r\n*-1\r\n"
+      "+ok\r\n:1\r\n"
+      ">2\r\n+invalidate\r\n*1\r\n$1\r\nk\r\n";
+  auto check = [&](const RespNode& map, const RespNode& push) {
+    BOOST_TEST_REQUIRE((map.type == T::Map));
+    BOOST_TEST_REQUIRE(map.elements.size() == 6u);
+    BOOST_TEST(map.elements[0].str == "name");
+    BOOST_TEST(map.elements[1].str == "a\r\nb!");
+    BOOST_TEST((map.elements[2].type == T::Set));
+    BOOST_TEST(map.elements[2].elements.at(0).number == 3.5);
+    BOOST_TEST(std::isinf(map.elements[2].elements.at(1).number));
+    const RespNode& array = map.elements[3];  // (the attribute before it is gone)
+    BOOST_TEST((array.type == T::Array));
+    BOOST_TEST_REQUIRE(array.elements.size() == 6u);
+    BOOST_TEST((array.elements[0].type == T::Boolean && array.elements[0].integer == 1));
+    BOOST_TEST((array.elements[1].type == T::BigNumber));
+    BOOST_TEST(array.elements[1].str == "123456789012345678901234567890");
+    BOOST_TEST((array.elements[2].type == T::Verbatim && array.elements[2].format == "txt"));
+    BOOST_TEST(array.elements[2].str == "hello");
+    for (int i = 3; i < 6; ++i) BOOST_TEST((array.elements[i].type == T::Nil));
+    BOOST_TEST((map.elements[4].type == T::Status));
+    BOOST_TEST((push.type == T::Push));
+    BOOST_TEST(push.elements.at(1).elements.at(0).str == "k");
+  };
+  for (std::size_t piece : {wire.size(), std::size_t{1}, std::size_t{2}, std::size_t{7}}) {
+    BOOST_TEST_CONTEXT("pieces of " << piece << " bytes") {
+      RespReader reader;
+      std::vector<std::unique_ptr<RespNode>> got;
+      for (std::size_t at = 0; at < wire.size(); at += piece) {
+        reader.feed(std::string_view(wire).substr(at, piece));
+        while (auto r = reader.get()) got.push_back(std::move(r));
+      }
+      BOOST_TEST_REQUIRE(got.size() == 2u);
+      check(*got[0], *got[1]);
+    }
+  }
+  // What a server must not send is an error, never a crash or a wait for more.
+  for (const char* bad : {"?x\r\n", ":12a\r\n", "$-2\r\n", "%-1\r\n", "#x\r\n", "=3\r\nabc\r\n",
+                          "$3\r\nabcXY", ",1.5e\r\n"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      RespReader reader;
+      reader.feed(bad);
+      BOOST_CHECK_THROW(reader.get(), spindle::redis::detail::ProtocolError);
+    }
+  }
+}
+
+SPINDLE_REALTIME_TEST_CASE(resp3_types_reach_the_caller) {
+  auto c = connect();
+  BOOST_TEST(c.protocol() == 2);
+  const auto hello = c.hello(3);
+  BOOST_TEST(c.protocol() == 3);
+  bool saw_proto = false;
+  for (const auto& [k, v] : hello.pairs()) {
+    if (k.str() == "proto") saw_proto = v.integer() == 3;
+  }
+  BOOST_TEST(saw_proto);
+  auto debug = [&](const char* type) { return c.command("DEBUG", "PROTOCOL", type); };
+  BOOST_TEST(debug("double").number() == 3.141);
+  BOOST_TEST(debug("double").str() == "3.141");
+  BOOST_TEST(debug("bignum").str() == "1234567999999999999999999999999999999");
+  BOOST_TEST((debug("bignum").type() == redis::Reply::Type::BigNumber));
+  BOOST_TEST(debug("null").is_nil());
+  BOOST_TEST(debug("true").boolean());
+  BOOST_TEST(!debug("false").boolean());
+  BOOST_TEST((debug("set").type() == redis::Reply::Type::Set));
+  BOOST_TEST(debug("set").elements().size() == 3u);
+  const auto verbatim = debug("verbatim");
+  BOOST_TEST(verbatim.format() == "txt");
+  BOOST_TEST(verbatim.str() == "This is a verbatim\nstring");
+  BOOST_TEST(debug("attrib").str() == "Some real reply following the attribute");
+  // A push before the reply: not taken for the reply, queued for next_push().
+  BOOST_TEST(debug("push").str() == "Some real reply following the push reply");
+  auto pushed = c.next_push(1s);
+  BOOST_TEST_REQUIRE(pushed.has_value());
+  BOOST_TEST(pushed->elements().at(0).str() == "server-cpu-usage");
+  // Maps read as pairs, and as RESP2's flat arrays did.
+  c.command("HSET", key("h"), "a", "1", "b", "2");
+  const auto map = c.command("HGETALL", key("h"));
+  BOOST_TEST((map.type() == redis::Reply::Type::Map));
+  BOOST_TEST(map.pairs().size() == 2u);
+  BOOST_TEST(map.elements().size() == 4u);
+  BOOST_CHECK_THROW(map.integer(), redis::Error);
+  c.command("ZADD", key("z"), "2.5", "m");
+  BOOST_TEST(c.command("ZSCORE", key("z"), "m").number() == 2.5);
+  // The same commands on RESP2: flat arrays and strings, read the same way.
+  auto two = connect();
+  BOOST_TEST(two.command("HGETALL", key("h")).pairs().size() == 2u);
+  BOOST_TEST(two.command("ZSCORE", key("z"), "m").str() == "2.5");
+  // By URL, and back to RESP2.
+  auto by_url = redis::connect("redis://127.0.0.1:" + std::to_string(port()) + "?protocol=3");
+  BOOST_TEST(by_url.protocol() == 3);
+  BOOST_TEST((by_url.command("HGETALL", key("h")).type() == redis::Reply::Type::Map));
+  by_url.hello(2);
+  BOOST_TEST((by_url.command("HGETALL", key("h")).type() == redis::Reply::Type::Array));
+  BOOST_CHECK_THROW(by_url.hello(4), std::invalid_argument);
+  BOOST_CHECK_THROW(redis::connect("redis://127.0.0.1?protocol=1"), std::invalid_argument);
+  // Pub/sub on RESP3: confirmations and messages come as pushes.
+  auto sub = redis::connect("redis://127.0.0.1:" + std::to_string(port()) + "?protocol=3");
+  sub.subscribe({key("news")});
+  BOOST_TEST(two.command("PUBLISH", key("news"), "hi").integer() == 1);
+  const auto m = sub.next_message(5s);
+  BOOST_TEST_REQUIRE(m.has_value());
+  BOOST_TEST(m->payload == "hi");
+  sub.unsubscribe();
+  BOOST_TEST(sub.command("PING").str() == "PONG");
+}
+
+SPINDLE_REALTIME_TEST_CASE(client_side_caching_invalidations_arrive_as_pushes) {
+  auto cached = redis::connect("redis://127.0.0.1:" + std::to_string(port()) + "?protocol=3");
+  auto writer = connect();
+  writer.command("SET", key("a"), "1");
+  writer.command("SET", key("b"), "1");
+  cached.command("CLIENT", "TRACKING", "ON");
+  BOOST_TEST(cached.command("GET", key("a")).str() == "1");  // now tracked
+  writer.command("SET", key("a"), "2");
+  // Queued until asked for, read from the server when not there yet.
+  const auto push = cached.next_push(5s);
+  BOOST_TEST_REQUIRE(push.has_value());
+  BOOST_TEST_REQUIRE(push->elements().size() == 2u);
+  BOOST_TEST(push->elements()[0].str() == "invalidate");
+  BOOST_TEST(push->elements()[1].elements().at(0).str() == key("a"));
+  BOOST_TEST(!cached.next_push(50ms).has_value());  // nothing else
+  // A handler gets them as they are read, before the reply of the command behind them.
+  std::vector<std::string> invalidated;
+  cached.on_push([&](const redis::Reply& r) {
+    if (r.elements().at(0).str() == "invalidate") {
+      for (const auto& k : r.elements().at(1).elements()) invalidated.push_back(k.str());
+    }
+  });
+  BOOST_TEST(cached.command("GET", key("b")).str() == "1");
+  writer.command("SET", key("b"), "2");
+  BOOST_TEST(cached.command("GET", key("b")).str() == "2");
+  BOOST_TEST((invalidated == std::vector<std::string>{key("b")}));
 }
 
 SPINDLE_REALTIME_TEST_CASE(rediss_urls_speak_tls_and_verify_the_server) {

@@ -1,13 +1,14 @@
-// spindle::redis: RESP written by hand (it is a few lines), replies parsed by hiredis's
-// reader, bytes moved by a spindle Stream.
+// spindle::redis: RESP written by hand (it is a few lines), replies (RESP2 and RESP3) read by
+// resp.hpp's incremental reader, bytes moved by a spindle Stream.
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/redis.hpp>
 #include <spindle/task.hpp>
 #include <spindle/timeout.hpp>
 
-#include <hiredis/hiredis.h>
 #include <sys/socket.h>
+
+#include "resp.hpp"
 
 #include <cerrno>
 
@@ -24,55 +25,90 @@ namespace spindle::redis {
 
 // ---- Reply ----
 
-Reply::Type Reply::type() const noexcept {
-  switch (node_->type) {
-    case REDIS_REPLY_STRING: return Type::String;
-    case REDIS_REPLY_ARRAY: return Type::Array;
-    case REDIS_REPLY_INTEGER: return Type::Integer;
-    case REDIS_REPLY_STATUS: return Type::Status;
-    case REDIS_REPLY_ERROR: return Type::Error;
-    default: return Type::Nil;
-  }
-}
+using detail::RespNode;
+
+Reply::Type Reply::type() const noexcept { return node_->type; }
 
 namespace {
-const char* type_name(int t) {
+const char* type_name(Reply::Type t) {
   switch (t) {
-    case REDIS_REPLY_STRING: return "a string";
-    case REDIS_REPLY_ARRAY: return "an array";
-    case REDIS_REPLY_INTEGER: return "an integer";
-    case REDIS_REPLY_STATUS: return "a status";
-    case REDIS_REPLY_ERROR: return "an error";
-    default: return "nil";
+    case Reply::Type::Nil: return "nil";
+    case Reply::Type::String: return "a string";
+    case Reply::Type::Integer: return "an integer";
+    case Reply::Type::Array: return "an array";
+    case Reply::Type::Status: return "a status";
+    case Reply::Type::Error: return "an error";
+    case Reply::Type::Map: return "a map";
+    case Reply::Type::Set: return "a set";
+    case Reply::Type::Double: return "a double";
+    case Reply::Type::Boolean: return "a boolean";
+    case Reply::Type::BigNumber: return "a big number";
+    case Reply::Type::Verbatim: return "a verbatim string";
+    case Reply::Type::Push: return "a push";
   }
+  return "unknown";
+}
+
+[[noreturn]] void wrong_type(Reply::Type t, const char* wanted) {
+  throw Error(std::string("redis: reply is ") + type_name(t) + ", not " + wanted);
 }
 }  // namespace
 
 std::string_view Reply::view() const {
-  const int t = node_->type;
-  if (t != REDIS_REPLY_STRING && t != REDIS_REPLY_STATUS && t != REDIS_REPLY_ERROR) {
-    throw Error(std::string("redis: reply is ") + type_name(t) + ", not a string");
+  switch (node_->type) {
+    case Type::String: case Type::Status: case Type::Error: case Type::BigNumber:
+    case Type::Verbatim: case Type::Double:
+      return node_->str;
+    default:
+      wrong_type(node_->type, "a string");
   }
-  return {node_->str, node_->len};
 }
 
 std::string Reply::str() const { return std::string(view()); }
 
 long long Reply::integer() const {
-  if (node_->type != REDIS_REPLY_INTEGER) {
-    throw Error(std::string("redis: reply is ") + type_name(node_->type) + ", not an integer");
-  }
+  if (node_->type != Type::Integer) wrong_type(node_->type, "an integer");
   return node_->integer;
 }
 
+double Reply::number() const {
+  if (node_->type == Type::Double) return node_->number;
+  if (node_->type == Type::Integer) return static_cast<double>(node_->integer);
+  wrong_type(node_->type, "a double");
+}
+
+bool Reply::boolean() const {
+  if (node_->type == Type::Boolean) return node_->integer != 0;
+  if (node_->type == Type::Integer && (node_->integer == 0 || node_->integer == 1)) return node_->integer;
+  wrong_type(node_->type, "a boolean");
+}
+
+std::string Reply::format() const {
+  if (node_->type != Type::Verbatim) wrong_type(node_->type, "a verbatim string");
+  return node_->format;
+}
+
 std::vector<Reply> Reply::elements() const {
-  if (node_->type == REDIS_REPLY_NIL) return {};
-  if (node_->type != REDIS_REPLY_ARRAY) {
-    throw Error(std::string("redis: reply is ") + type_name(node_->type) + ", not an array");
+  switch (node_->type) {
+    case Type::Nil: return {};
+    case Type::Array: case Type::Set: case Type::Push: case Type::Map: break;
+    default: wrong_type(node_->type, "an array");
   }
   std::vector<Reply> out;
-  out.reserve(node_->elements);
-  for (std::size_t i = 0; i < node_->elements; ++i) out.push_back(Reply(root_, node_->element[i]));
+  out.reserve(node_->elements.size());
+  for (const RespNode& e : node_->elements) out.push_back(Reply(root_, &e));
+  return out;
+}
+
+std::vector<std::pair<Reply, Reply>> Reply::pairs() const {
+  if (node_->type != Type::Map && node_->type != Type::Array && node_->type != Type::Nil) {
+    wrong_type(node_->type, "a map");
+  }
+  const auto& e = node_->elements;
+  if (e.size() % 2 != 0) throw Error("redis: an array of odd length is not a map");
+  std::vector<std::pair<Reply, Reply>> out;
+  out.reserve(e.size() / 2);
+  for (std::size_t i = 0; i < e.size(); i += 2) out.emplace_back(Reply(root_, &e[i]), Reply(root_, &e[i + 1]));
   return out;
 }
 
@@ -88,7 +124,10 @@ void detail::append_command_list(std::string& out, const std::vector<std::string
 
 struct Connection::Impl {
   io::Stream stream;
-  redisReader* reader;
+  detail::RespReader reader;
+  int protocol = 2;
+  std::function<void(const Reply&)> push_handler;
+  std::deque<Reply> pushes;     // pushes read with no handler set, for next_push()
   Lock lock;                    // one round trip at a time
   std::size_t owed = 0;         // replies to commands whose callers gave up: dropped first
   long long subscriptions = 0;  // channels and patterns subscribed to, as the server counts
@@ -100,10 +139,7 @@ struct Connection::Impl {
   /// Waits while another task holds the connection for a transaction.
   void wait_turn(SourceLocation where) { held.wait_turn(where); }
 
-  explicit Impl(io::Stream s) : stream(std::move(s)), reader(redisReaderCreate()) {
-    if (!reader) throw std::bad_alloc();
-  }
-  ~Impl() { redisReaderFree(reader); }
+  explicit Impl(io::Stream s) : stream(std::move(s)) {}
 
   void require(const char* what) const {
     if (!open) throw std::logic_error(std::string("redis::Connection::") + what + ": the connection is closed");
@@ -120,13 +156,16 @@ struct Connection::Impl {
   /// bytes are in the reader before anything parks.
   Reply next(SourceLocation where) {
     for (;;) {
-      void* r = nullptr;
-      if (redisReaderGetReply(reader, &r) != REDIS_OK) {
-        fail(std::string("protocol error: ") + reader->errstr);
+      std::unique_ptr<RespNode> r;
+      try {
+        r = reader.get();
+      } catch (const detail::ProtocolError& e) {
+        fail(std::string("protocol error: ") + e.what());
       }
       if (r) {
-        auto* reply = static_cast<redisReply*>(r);
-        return Reply(std::shared_ptr<redisReply>(reply, freeReplyObject), reply);
+        std::shared_ptr<const RespNode> root(std::move(r));
+        const RespNode* node = root.get();
+        return Reply(std::move(root), node);
       }
       // Received through the loop's shared buffer: no receive buffer on this task's stack
       // or in the connection (an idle connection holds none).
@@ -139,9 +178,7 @@ struct Connection::Impl {
         throw;
       }
       if (got.empty()) fail("the server closed the connection");
-      if (redisReaderFeed(reader, got.data(), got.size()) != REDIS_OK) {
-        fail(std::string("protocol error: ") + reader->errstr);
-      }
+      reader.feed(got);
     }
   }
 
@@ -149,7 +186,8 @@ struct Connection::Impl {
   /// unsubscribe() left unread.
   void settle(SourceLocation where) {
     while (owed > 0) {
-      if (note(next(where)) != Kind::Message) --owed;
+      const Kind k = note(next(where));
+      if (k == Kind::Confirmation || k == Kind::Other) --owed;
     }
     while (awaiting_pong) {
       Reply r = next(where);
@@ -163,11 +201,10 @@ struct Connection::Impl {
 
   /// PING's reply, inside pub/sub or out of it.
   static bool is_pong(const Reply& r) {
-    const redisReply* n = r.node_;
-    if (n->type == REDIS_REPLY_STATUS) return std::string_view(n->str, n->len) == "PONG";
-    return n->type == REDIS_REPLY_ARRAY && n->elements >= 1 &&
-           n->element[0]->type == REDIS_REPLY_STRING &&
-           std::string_view(n->element[0]->str, n->element[0]->len) == "pong";
+    const RespNode* n = r.node_;
+    if (n->type == Reply::Type::Status) return n->str == "PONG";
+    return (n->type == Reply::Type::Array || n->type == Reply::Type::Push) && !n->elements.empty() &&
+           n->elements[0].type == Reply::Type::String && n->elements[0].str == "pong";
   }
 
   /// Sends `out` whole. A write cut short by cancellation or an error leaves a partial
@@ -182,28 +219,51 @@ struct Connection::Impl {
     }
   }
 
-  enum class Kind { Confirmation, Message, Other };
-  /// Keeps track of a pub/sub reply: confirmations update the subscription count, messages
-  /// are queued.
+  enum class Kind { Confirmation, Message, Push, Other };
+  /// Keeps track of a pub/sub reply (confirmations update the subscription count, messages
+  /// are queued) and hands other pushes to the handler or the push queue. Only Other and
+  /// Confirmation answer a command.
   Kind note(const Reply& r) {
-    if (r.node_->type != REDIS_REPLY_ARRAY || r.node_->elements < 3) return Kind::Other;
-    const auto e = r.elements();
-    if (e[0].node_->type != REDIS_REPLY_STRING) return Kind::Other;
-    const auto kind = e[0].view();
-    if (kind == "subscribe" || kind == "unsubscribe" || kind == "psubscribe" ||
-        kind == "punsubscribe") {
-      if (e[2].node_->type == REDIS_REPLY_INTEGER) subscriptions = e[2].integer();
+    const RespNode* n = r.node_;
+    const bool push = n->type == Reply::Type::Push;
+    if ((n->type != Reply::Type::Array && !push) || n->elements.empty() ||
+        n->elements[0].type != Reply::Type::String) {
+      return push ? deliver(r) : Kind::Other;
+    }
+    const std::string& kind = n->elements[0].str;
+    const auto& e = n->elements;
+    if (e.size() >= 3 && (kind == "subscribe" || kind == "unsubscribe" || kind == "psubscribe" ||
+                          kind == "punsubscribe")) {
+      if (e[2].type == Reply::Type::Integer) subscriptions = e[2].integer;
       return Kind::Confirmation;
     }
-    if (kind == "message") {
-      messages.push_back({"message", "", e[1].str(), e[2].str()});
+    if (kind == "message" && e.size() >= 3) {
+      messages.push_back({"message", "", e[1].str, e[2].str});
       return Kind::Message;
     }
     if (kind == "pmessage" && e.size() >= 4) {
-      messages.push_back({"pmessage", e[1].str(), e[2].str(), e[3].str()});
+      messages.push_back({"pmessage", e[1].str, e[2].str, e[3].str});
       return Kind::Message;
     }
-    return Kind::Other;
+    return push ? deliver(r) : Kind::Other;
+  }
+
+  /// A push that is not pub/sub: to the handler, or queued.
+  Kind deliver(const Reply& r) {
+    if (push_handler) {
+      push_handler(r);
+    } else {
+      pushes.push_back(r);
+    }
+    return Kind::Push;
+  }
+
+  /// The next reply that answers a command: pushes on the way are noted.
+  Reply answer(SourceLocation where) {
+    for (;;) {
+      Reply r = next(where);
+      if (r.type() != Reply::Type::Push || note(r) == Kind::Confirmation) return r;
+    }
   }
 };
 
@@ -231,7 +291,7 @@ std::vector<Reply> Connection::round_trip(const std::string& out, std::size_t n,
   std::vector<Reply> replies;
   replies.reserve(n);
   while (replies.size() < n) {
-    replies.push_back(c.next(where));
+    replies.push_back(c.answer(where));
     --c.owed;
   }
   if (throw_errors) {
@@ -392,7 +452,8 @@ void Connection::subscription(const char* verb, const std::vector<std::string>& 
   c.owed += names.size();
   while (c.owed > 0) {
     Reply r = c.next(where);
-    if (c.note(r) == Impl::Kind::Message) continue;
+    const auto k = c.note(r);
+    if (k == Impl::Kind::Message || k == Impl::Kind::Push) continue;
     --c.owed;
     if (r.type() == Reply::Type::Error) throw Error(r.str());
   }
@@ -442,7 +503,8 @@ Message Connection::next_message(SourceLocation where) {
       c.awaiting_pong = false;
       continue;
     }
-    if (c.note(r) != Impl::Kind::Message && c.owed > 0) --c.owed;
+    const auto k = c.note(r);
+    if ((k == Impl::Kind::Confirmation || k == Impl::Kind::Other) && c.owed > 0) --c.owed;
     if (r.type() == Reply::Type::Error) throw Error(r.str());
   }
 }
@@ -450,6 +512,55 @@ Message Connection::next_message(SourceLocation where) {
 std::optional<Message> Connection::next_message(Clock::duration timeout, SourceLocation where) {
   try {
     return with_timeout(timeout, [&] { return next_message(where); });
+  } catch (const TimeoutError&) {
+    return std::nullopt;
+  }
+}
+
+Reply Connection::hello(int protocol, SourceLocation where) {
+  if (protocol != 2 && protocol != 3) {
+    throw std::invalid_argument("redis::Connection::hello: protocol " + std::to_string(protocol) +
+                                " (2 or 3)");
+  }
+  Reply r = command_list({"HELLO", std::to_string(protocol)}, where);
+  impl_->protocol = protocol;
+  return r;
+}
+
+int Connection::protocol() const noexcept { return impl_ ? impl_->protocol : 2; }
+
+void Connection::on_push(std::function<void(const Reply&)> fn) {
+  if (!impl_) throw std::logic_error("redis::Connection::on_push: the connection is closed");
+  impl_->push_handler = std::move(fn);
+  if (impl_->push_handler) {  // (what was queued goes to the handler first)
+    while (!impl_->pushes.empty()) {
+      const Reply r = std::move(impl_->pushes.front());
+      impl_->pushes.pop_front();
+      impl_->push_handler(r);
+    }
+  }
+}
+
+std::optional<Reply> Connection::next_push(Clock::duration timeout, SourceLocation where) {
+  if (!impl_) throw std::logic_error("redis::Connection::next_push: the connection is closed");
+  Impl& c = *impl_;
+  c.wait_turn(where);
+  try {
+    return with_timeout(timeout, [&]() -> Reply {
+      std::lock_guard guard(c.lock);
+      c.require("next_push");
+      c.settle(where);
+      while (c.pushes.empty()) {
+        Reply r = c.next(where);
+        const auto k = c.note(r);
+        if (k == Impl::Kind::Confirmation || k == Impl::Kind::Other) {
+          c.fail("a reply arrived that no command asked for");
+        }
+      }
+      Reply r = std::move(c.pushes.front());
+      c.pushes.pop_front();
+      return r;
+    });
   } catch (const TimeoutError&) {
     return std::nullopt;
   }
@@ -486,6 +597,7 @@ struct Url {
   std::string user, password, host, path;  // path: a Unix socket's
   std::uint16_t port = 6379;
   long db = 0;
+  int protocol = 2;     // protocol=3: HELLO 3 once connected
   std::string ca_file;  // ssl_ca_certs: trusted besides the system's CAs
   bool verify = true;   // ssl_cert_reqs=none turns verification off
 };
@@ -579,6 +691,9 @@ Url parse_url(std::string_view url) {
     const std::string value = eq == std::string_view::npos ? std::string() : decode(item.substr(eq + 1));
     if (key == "db") {
       u.db = number(value, INT32_MAX, "database number");
+    } else if (key == "protocol") {
+      u.protocol = static_cast<int>(number(value, 3, "protocol"));
+      if (u.protocol < 2) throw bad("protocol=" + value + " (2 or 3)");
     } else if (key == "ssl_ca_certs") {
       u.ca_file = value;
     } else if (key == "ssl_cert_reqs") {
@@ -587,7 +702,8 @@ Url parse_url(std::string_view url) {
       }
       u.verify = value == "required";
     } else if (!key.empty()) {
-      throw bad("the unknown parameter \"" + std::string(key) + "\" (db, ssl_ca_certs, ssl_cert_reqs)");
+      throw bad("the unknown parameter \"" + std::string(key) +
+                "\" (db, protocol, ssl_ca_certs, ssl_cert_reqs)");
     }
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
   }
@@ -620,6 +736,7 @@ Connection connect(std::string_view url, SourceLocation where) {
       c.command("AUTH", u.user, u.password);
     }
   }
+  if (u.protocol == 3) c.hello(3, where);
   if (u.db != 0) c.command("SELECT", u.db);
   return c;
 }

@@ -1,5 +1,6 @@
 // spindle::redis: Redis from tasks. Commands go out over a spindle Stream (TCP or Unix
-// socket) and replies are parsed with hiredis's reader; a task waiting for a reply parks.
+// socket, TLS for rediss://) and replies, RESP2 or RESP3, are parsed as they arrive; a task
+// waiting for a reply parks.
 // A component of its own: Meson dependency 'spindle-redis', pkg-config spindle-redis.
 // asyncio: redis.asyncio (aioredis)
 #pragma once
@@ -20,17 +21,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-struct redisReply;   // hiredis
-struct redisReader;  // hiredis
-
 namespace spindle::redis {
+
+namespace detail {
+struct RespNode;
+}
 
 /// An error reply from the server ("WRONGTYPE ...", "ERR ..."), or a reply the client cannot
 /// use (a protocol error, a reply of another type than asked for).
@@ -41,27 +45,42 @@ class SPINDLE_API Error : public std::runtime_error {
 };
 
 /// One reply: nil, a bulk string, an integer, an array of replies, a status ("OK") or an
-/// error (only inside pipeline results and arrays; a command's own error reply throws).
-/// Cheap to copy (shares the parsed reply).
+/// error (only inside pipeline results and arrays; a command's own error reply throws); on a
+/// RESP3 connection (HELLO 3) also a map, a set, a double, a boolean, a big number, a
+/// verbatim string and a push (out-of-band data: pub/sub messages, client-side caching's
+/// invalidations). Cheap to copy (shares the parsed reply).
 class SPINDLE_API Reply {
  public:
-  enum class Type { Nil, String, Integer, Array, Status, Error };
+  enum class Type { Nil, String, Integer, Array, Status, Error, Map, Set, Double, Boolean, BigNumber, Verbatim, Push };
   Type type() const noexcept;
   bool is_nil() const noexcept { return type() == Type::Nil; }
-  /// The text of a string, status or error reply. Throws Error for other types.
+  /// The text of a string, status, error, big number ("3492890328409238509324850943850943825024385"),
+  /// verbatim string (without its format) or double (as the server wrote it). Throws Error
+  /// for other types.
   std::string str() const;
   /// The number of an integer reply. Throws Error for other types.
   long long integer() const;
-  /// The elements of an array reply (none for a nil array). Throws Error for other types.
+  /// The value of a double reply (inf, -inf and nan too) or of an integer one. Throws Error
+  /// for other types.
+  double number() const;
+  /// The value of a boolean reply; RESP2's integer 0 or 1 too. Throws Error for other types.
+  bool boolean() const;
+  /// A verbatim string's format: "txt" or "mkd". Throws Error for other types.
+  std::string format() const;
+  /// The elements of an array, set or push reply (none for a nil array); a map's keys and
+  /// values alternating, as RESP2 sends the same data (HGETALL). Throws Error for other types.
   std::vector<Reply> elements() const;
+  /// A map's entries in the server's order; also an array of even length as RESP2 sends
+  /// maps. Throws Error for other types or an odd length.
+  std::vector<std::pair<Reply, Reply>> pairs() const;
 
  private:
   friend class Connection;
-  Reply(std::shared_ptr<redisReply> root, const redisReply* node) noexcept
+  Reply(std::shared_ptr<const detail::RespNode> root, const detail::RespNode* node) noexcept
       : root_(std::move(root)), node_(node) {}
   std::string_view view() const;
-  std::shared_ptr<redisReply> root_;
-  const redisReply* node_ = nullptr;
+  std::shared_ptr<const detail::RespNode> root_;
+  const detail::RespNode* node_ = nullptr;
 };
 
 /// A pub/sub message: kind "message" (from SUBSCRIBE) or "pmessage" (from PSUBSCRIBE, with
@@ -183,6 +202,25 @@ class SPINDLE_API Connection {
   /// As next_message(), giving up after `timeout`: empty then.
   std::optional<Message> next_message(Clock::duration timeout,
                                       SourceLocation where = SourceLocation::current());
+
+  /// Switches the connection to RESP3 (`HELLO 3`; `protocol` 2 switches back) and returns the
+  /// server's description (a map: server, version, proto, id, mode, role, modules). Replies
+  /// then carry RESP3's types; maps still read as elements() as RESP2's flat arrays did.
+  /// Throws Error (a server older than Redis 6), std::invalid_argument for another
+  /// version, as command(). asyncio: redis.asyncio.Redis(protocol=3)
+  Reply hello(int protocol = 3, SourceLocation where = SourceLocation::current());
+  /// 2, or 3 after hello(3).
+  int protocol() const noexcept;
+  /// Push replies that are not pub/sub messages (RESP3: client-side caching's ["invalidate",
+  /// keys]; CLIENT TRACKING ON turns them on) go to fn, called by whichever task reads them
+  /// (keep it short; it must not use this connection). Without a handler they are queued for
+  /// next_push(). An empty fn queues again.
+  void on_push(std::function<void(const Reply&)> fn);
+  /// The next queued push, reading from the server until one arrives or `timeout` passes
+  /// (empty then). Throws std::logic_error when closed, std::system_error, CancelledError.
+  /// asyncio: the RESP3 push handler of redis-py's connection
+  std::optional<Reply> next_push(Clock::duration timeout,
+                                 SourceLocation where = SourceLocation::current());
 
   /// True while subscribed to a channel or pattern.
   bool subscribed() const noexcept;
@@ -397,7 +435,8 @@ SPINDLE_API Connection connect_unix(std::string_view path,
 /// Connects as a URL says, as redis-py reads it: `redis://[[user]:password@]host[:port][/db]`
 /// (port 6379, database 0), `rediss://...` the same over TLS (the system's CAs; the host's
 /// name checked), `unix://[[user]:password@]/path[?db=N]`; user and password
-/// percent-decoded; query parameters as redis-py's: `db=N`, `ssl_ca_certs=/path/ca.pem` (a CA
+/// percent-decoded; query parameters as redis-py's: `db=N`, `protocol=3` (RESP3: HELLO 3),
+/// `ssl_ca_certs=/path/ca.pem` (a CA
 /// to trust besides the system's), `ssl_cert_reqs=none` (no verification: tests only). With a password it sends AUTH (with the user too, for Redis 6 ACLs);
 /// with a database other than 0, SELECT. Throws std::invalid_argument naming what is wrong
 /// with the URL, Error (AUTH or SELECT refused), std::system_error, io::TlsError,
