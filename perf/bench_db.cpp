@@ -1,7 +1,8 @@
 // The database clients against the servers' own benchmark clients, on the same server in the
 // same run: 100 tasks on one loop running pgbench's select-only transaction against
 // `pgbench -S -M prepared -c 100 -j 1`, and 100 tasks doing SET and GET against
-// `redis-benchmark -c 100 --threads 1 -t set,get` (with pipelines of 16 against -P 16).
+// `redis-benchmark -c 100 --threads 1 -t set,get` (with pipelines of 16 against -P 16), and
+// the same through a redis::Pool against redis-py's asyncio client.
 // Clients run on CPU 1, the servers on CPU 0. Run through tests/db_servers.py (see
 // docs/PERFORMANCE.md); SPINDLE_LOAD_SECONDS sets the length of each run.
 #include <benchmark/benchmark.h>
@@ -352,6 +353,79 @@ void BM_Redis_SetGet(benchmark::State& state) {
   report(state, "redis_benchmark", them, us);
 }
 BENCHMARK(BM_Redis_SetGet)->Arg(1)->Arg(16)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// The same SETs and GETs the way a user writes them: 100 tasks sharing one redis::Pool of 100
+// (pool.command(), or a lent connection's pipeline of 16), against redis-py's asyncio client
+// on uvloop with a pool of 100 (perf/db/redispy_setget.py) and against redis-benchmark.
+// Target (issue 20): per client CPU-second at least redis-benchmark's, pipelined too.
+void BM_Redis_PoolSetGet(benchmark::State& state) {
+  const std::string port = env("SPINDLE_REDIS_PORT");
+  const std::string python = python_with("redis.asyncio, uvloop");
+  if (port.empty() || !have("redis-benchmark") || python.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --redis, with redis-tools, python3-redis "
+                        "and python3-uvloop installed");
+    return;
+  }
+  const int clients = 100;
+  const int pipeline = static_cast<int>(state.range(0));
+  const long n = (pipeline == 1 ? 40000L : 250000L) * load_seconds();
+  Rates them, redispy, us;
+  for (auto _ : state) {
+    const ProgramRun p = run_pinned("redis-benchmark -h 127.0.0.1 -p " + port + " -c " +
+                                    std::to_string(clients) + " --threads 1 -t set,get -P " +
+                                    std::to_string(pipeline) + " -n " + std::to_string(n) + " -q");
+    them = {2.0 * static_cast<double>(n) / p.seconds, 2.0 * static_cast<double>(n) / p.cpu_s};
+    // (redis-py is slower: a tenth of the commands takes as long)
+    const long py_per_client = std::max(1L, n / clients / 10 / pipeline * pipeline);
+    const ProgramRun py = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/redispy_setget.py " +
+                                     std::to_string(clients) + " " + std::to_string(py_per_client) +
+                                     " " + std::to_string(pipeline));
+    std::smatch m;
+    if (!std::regex_search(py.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
+      state.SkipWithError(("redispy_setget.py said: " + py.out).c_str());
+      return;
+    }
+    redispy = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+    us = on_client_loop([&] {
+      const long per_task = n / clients;
+      spindle::redis::Pool pool("redis://127.0.0.1:" + port, clients);
+      spindle::task_group([&](spindle::TaskGroup& g) {
+        for (int i = 0; i < clients; ++i) {
+          g.spawn([&] {
+            for (const char* verb : {"SET", "GET"}) {
+              for (long done = 0; done < per_task; done += pipeline) {
+                if (pipeline == 1) {
+                  if (verb[0] == 'S') {
+                    pool.command("SET", "key:__rand_int__", "xxx");
+                  } else if (pool.command("GET", "key:__rand_int__").str() != "xxx") {
+                    throw std::runtime_error("wrong value");
+                  }
+                  continue;
+                }
+                auto conn = pool.acquire();
+                auto pipe = conn->pipeline();
+                for (int k = 0; k < pipeline; ++k) {
+                  if (verb[0] == 'S') {
+                    pipe.command("SET", "key:__rand_int__", "xxx");
+                  } else {
+                    pipe.command("GET", "key:__rand_int__");
+                  }
+                }
+                pipe.execute();
+              }
+            }
+          });
+        }
+      });
+      return 2 * (n / clients) * clients;
+    });
+  }
+  report(state, "redis_benchmark", them, us);
+  state.counters["redispy_per_s"] = redispy.per_s;
+  state.counters["redispy_per_cpu_s"] = redispy.per_cpu_s;
+  state.counters["cpu_vs_redispy"] = us.per_cpu_s / redispy.per_cpu_s;
+}
+BENCHMARK(BM_Redis_PoolSetGet)->Arg(1)->Arg(16)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 
