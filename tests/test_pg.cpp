@@ -516,4 +516,45 @@ SPINDLE_REALTIME_TEST_CASE(tls_with_sslmode_verifies_the_server) {
   }
 }
 
+// Run on its own (test_pg_slow_dns: tests/slow_dns.py answers *.spindle.test after a delay,
+// in a mount namespace whose resolv.conf names only it); disabled in the plain run.
+static void slow_lookup_body() {
+  const char* delay_text = std::getenv("SPINDLE_SLOW_DNS");
+  BOOST_TEST_REQUIRE(delay_text != nullptr, "run through tests/slow_dns.py");
+  const double delay = std::stod(delay_text);
+  auto busy = pg::connect(conninfo());
+  // While one task waits for the name, the loop runs: a ticker and another task's queries.
+  long ticks = 0, queries = 0;
+  bool connected = false;
+  auto ticker = spindle::spawn([&] {
+    while (!connected) {
+      spindle::sleep(5ms);
+      ++ticks;
+    }
+  });
+  auto querier = spindle::spawn([&] {
+    while (!connected) {
+      busy.query_value<int>("SELECT 1");
+      ++queries;
+    }
+  });
+  const auto t0 = spindle::Loop::current().time();
+  auto slow = pg::connect(tcp_conninfo("db.spindle.test", tcp_port()));
+  const double waited = seconds_since(t0);
+  connected = true;
+  ticker.join();
+  querier.join();
+  BOOST_TEST(slow.query_value<std::string>("SELECT host(inet_server_addr())") == "127.0.0.1");
+  BOOST_TEST(waited >= delay * 0.9);  // the lookup did wait for the slow server
+  BOOST_TEST(waited < delay + 30.0);
+  // A stalled loop would tick at most a handful of times; it ticked throughout.
+  BOOST_TEST(ticks >= static_cast<long>(delay / 0.005 / 4));
+  BOOST_TEST(queries >= 20);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_that_resolves_slowly_does_not_stall_other_tasks,
+                     *boost::unit_test::disabled()) {
+  spindle_test::run_checked(&slow_lookup_body);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
