@@ -301,6 +301,47 @@ void BM_Pg_Copy(benchmark::State& state) {
 }
 BENCHMARK(BM_Pg_Copy)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
+// A 1 MiB bytea parameter, `SELECT length($1::bytea)`: db::Bytes as spindle sends it (binary,
+// typed bytea) against the same bytes as bytea's hex text (what text-format drivers send, and
+// spindle did before). Reported: round trips per second and per client CPU-second, and ratios.
+void BM_Pg_ByteaParam(benchmark::State& state) {
+  const std::string conninfo = env("SPINDLE_PG");
+  if (conninfo.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --pg");
+    return;
+  }
+  const int calls = 100 * load_seconds();
+  spindle::db::Bytes blob(1 << 20);
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::byte>(i * 131 + i / 7);
+  const std::string hex = *spindle::db::to_text(spindle::db::Value(blob));
+  Rates binary, text;
+  for (auto _ : state) {
+    for (int pass = 0; pass < 2; ++pass) {
+      double seconds = 0;
+      Rates r = on_client_loop([&] {
+        auto c = spindle::pg::connect(conninfo);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < calls; ++i) {
+          const int n = pass == 0 ? c.query_value<int>("SELECT length($1::bytea)", blob)
+                                  : c.query_value<int>("SELECT length($1::bytea)", hex);
+          if (n != 1 << 20) throw std::runtime_error("wrong length");
+        }
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return calls;
+      });
+      r.per_s = calls / seconds;
+      (pass == 0 ? binary : text) = r;
+    }
+  }
+  state.counters["binary_per_s"] = binary.per_s;
+  state.counters["hex_text_per_s"] = text.per_s;
+  state.counters["binary_per_cpu_s"] = binary.per_cpu_s;
+  state.counters["hex_text_per_cpu_s"] = text.per_cpu_s;
+  state.counters["rate_ratio"] = binary.per_s / text.per_s;
+  state.counters["cpu_ratio"] = binary.per_cpu_s / text.per_cpu_s;
+}
+BENCHMARK(BM_Pg_ByteaParam)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
 void BM_Redis_SetGet(benchmark::State& state) {
   const std::string port = env("SPINDLE_REDIS_PORT");
   if (port.empty() || !have("redis-benchmark")) {

@@ -179,6 +179,26 @@ SPINDLE_REALTIME_TEST_CASE(bytea_both_ways_with_every_byte_and_a_megabyte) {
              c.query_value<std::string>("SELECT md5(decode(string_agg(lpad(to_hex(i), 2, '0'), '' "
                                         "ORDER BY i), 'hex')) FROM generate_series(0, 255) i"));
   BOOST_CHECK_THROW(c.query_value<db::Bytes>("SELECT 'x'::text"), db::ConversionError);
+  // Bytes go in binary, typed bytea: no hex form, and an untyped parameter is bytea.
+  BOOST_TEST(c.query_value<std::string>("SELECT pg_typeof($1)::text", all) == "bytea");
+  BOOST_TEST(!c.query_value<bool>("SELECT $1::bytea IS NULL", db::Bytes{}));  // empty, not NULL
+  BOOST_TEST(c.query_value<bool>("SELECT $1::bytea IS NULL", std::optional<db::Bytes>{}));
+  // The same text with bytes and with text in a place: two cached statements, each right.
+  const auto cached_before = c.statements_cached();
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::text, $2::int", bytes({0, 255}), 1) == "\\x00ff");
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::text, $2::int", "plain", 1) == "plain");
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::text, $2::int", bytes({1}), 1) == "\\x01");
+  BOOST_TEST(c.statements_cached() == cached_before + 2);
+  // Statements prepared without types (prepare/execute), pipelines and streams take bytes too.
+  c.prepare("blen", "SELECT length($1::bytea)");
+  BOOST_TEST(c.execute("blen", big).get<int>(0, 0) == 1 << 20);
+  const auto results = c.pipeline([&](pg::Pipeline& p) {
+    p.query("SELECT length($1::bytea)", all);
+    p.execute("blen", all);
+  });
+  BOOST_TEST(results.at(0).get<int>(0, 0) == 256);
+  BOOST_TEST(results.at(1).get<int>(0, 0) == 256);
+  for (auto row : c.stream("SELECT $1::bytea AS b", all)) BOOST_TEST((row.get<db::Bytes>("b") == all));
 }
 
 SPINDLE_REALTIME_TEST_CASE(timestamps_and_dates_in_any_session_time_zone) {

@@ -144,10 +144,10 @@ Result Connection::query_values(std::string_view sql, std::span<const db::Value>
     return r;
   }
   if (impl_->cache_size > 0) return impl_->cached_query(text, params, where);
-  TextParams p(params);
+  const Params p(params, true);
   return impl_->run("query", where, [&] {
-    return PQsendQueryParams(impl_->conn, text.c_str(), p.count(), nullptr, p.ptrs.data(), nullptr,
-                             nullptr, 0);
+    return PQsendQueryParams(impl_->conn, text.c_str(), p.count(), p.type_oids(), p.ptrs.data(),
+                             p.value_lengths(), p.value_formats(), 0);
   });
 }
 
@@ -163,7 +163,7 @@ Result Connection::execute_values(std::string_view name, std::span<const db::Val
                                   SourceLocation where) {
   if (!impl_) throw std::logic_error("pg::Connection::execute: the connection is closed");
   const std::string n(name);
-  TextParams p(params);
+  const Params p(params, false);  // (prepared without types: bytes go as text)
   return impl_->run("execute", where, [&] {
     return PQsendQueryPrepared(impl_->conn, n.c_str(), p.count(), p.ptrs.data(), nullptr, nullptr, 0);
   });
@@ -175,7 +175,7 @@ void Connection::set_statement_cache_size(std::size_t size) {
   // (statements beyond the new size stay prepared on the server until the connection closes
   // or a DISCARD; they are no longer used)
   while (impl_->lru.size() > size) {
-    impl_->cached.erase(impl_->lru.back().sql);
+    impl_->cached.erase(impl_->lru.back().key);
     impl_->lru.pop_back();
   }
 }

@@ -19,21 +19,24 @@ bool stale(const Error& e) {
 
 Result Connection::Impl::cached_query(const std::string& sql, std::span<const db::Value> params,
                                       SourceLocation where) {
-  const TextParams p(params);
+  const Params p(params, true);
+  // Bytes go in binary, as bytea: a statement is prepared with those types, so the same text
+  // with bytes elsewhere is a statement of its own.
+  const std::string key = p.binary ? sql + p.signature() : sql;
   struct Internal {  // the cache's PREPAREs and DEALLOCATEs leave the session as it was
     bool& flag;
     explicit Internal(bool& f) : flag(f) { flag = true; }
     ~Internal() { flag = false; }
   };
   for (int attempt = 0;; ++attempt) {
-    auto found = cached.find(sql);
+    auto found = cached.find(key);
     if (found != cached.end()) {
       lru.splice(lru.begin(), lru, found->second);  // most recently used
       ++cache_hits;
     } else {
       if (lru.size() >= cache_size) {  // room first: the least recently used goes
         const std::string victim = "DEALLOCATE " + lru.back().name;
-        cached.erase(lru.back().sql);
+        cached.erase(lru.back().key);
         lru.pop_back();
         const Internal quiet(internal);
         run("query", where, [&] { return PQsendQuery(conn, victim.c_str()); });
@@ -41,23 +44,26 @@ Result Connection::Impl::cached_query(const std::string& sql, std::span<const db
       std::string name = "__spindle_" + std::to_string(++next_statement);
       {
         const Internal quiet(internal);
-        run("query", where, [&] { return PQsendPrepare(conn, name.c_str(), sql.c_str(), 0, nullptr); });
+        run("query", where, [&] {
+          return PQsendPrepare(conn, name.c_str(), sql.c_str(), p.count(), p.type_oids());
+        });
       }
-      lru.push_front({sql, std::move(name)});
-      cached.emplace(lru.front().sql, lru.begin());
-      found = cached.find(sql);
+      lru.push_front({key, std::move(name)});
+      cached.emplace(lru.front().key, lru.begin());
+      found = cached.find(key);
     }
     const std::string& name = found->second->name;
     try {
       return run("query", where, [&] {
-        return PQsendQueryPrepared(conn, name.c_str(), p.count(), p.ptrs.data(), nullptr, nullptr, 0);
+        return PQsendQueryPrepared(conn, name.c_str(), p.count(), p.ptrs.data(), p.value_lengths(),
+                                   p.value_formats(), 0);
       });
     } catch (const Error& e) {
       if (!conn || !stale(e)) throw;
       if (e.sqlstate() == "26000") {
         forget_statements();  // (a DEALLOCATE or DISCARD we did not see: trust none)
       } else {
-        auto it = cached.find(sql);
+        auto it = cached.find(key);
         if (it != cached.end()) {
           const std::string drop = "DEALLOCATE " + it->second->name;
           lru.erase(it->second);

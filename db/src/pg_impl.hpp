@@ -56,7 +56,7 @@ struct Connection::Impl {
   // The statement cache: parameterized statements prepared once and executed by name after,
   // least recently used first out (its statement deallocated on the server).
   struct Cached {
-    std::string sql;
+    std::string key;  // the text, and which parameters were bytes (Params::signature())
     std::string name;
   };
   std::size_t cache_size = Connection::kStatementCacheSize;
@@ -275,19 +275,60 @@ struct Connection::Impl {
   }
 };
 
-/// params as libpq takes them: a C string per value, nullptr for NULL.
-struct TextParams {
+/// params as libpq takes them: text (a C string per value, nullptr for NULL), except bytes,
+/// which go in binary (typed bytea, no hex form to make or parse, half the bytes on the wire)
+/// where the statement's parameter types come with them (not to a statement prepared earlier
+/// without them: `binary_bytes` false).
+struct Params {
+  static constexpr Oid kBytea = 17;
   std::vector<std::optional<std::string>> text;
   std::vector<const char*> ptrs;
-  explicit TextParams(std::span<const db::Value> params) {
-    text.reserve(params.size());
-    ptrs.reserve(params.size());
+  std::vector<int> lengths, formats;
+  std::vector<Oid> types;
+  bool binary = false;  // some value goes in binary
+
+  Params(std::span<const db::Value> params, bool binary_bytes) {
+    const std::size_t n = params.size();
+    text.reserve(n);
+    ptrs.reserve(n);
     for (const auto& p : params) {
+      const auto* bytes = std::get_if<db::Bytes>(&p);
+      if (bytes && binary_bytes) {
+        if (!binary) {
+          binary = true;
+          lengths.assign(ptrs.size(), 0);
+          formats.assign(ptrs.size(), 0);
+          types.assign(ptrs.size(), 0);
+        }
+        text.emplace_back();
+        // (an empty vector's data() may be null, which libpq would send as NULL)
+        ptrs.push_back(bytes->empty() ? "" : reinterpret_cast<const char*>(bytes->data()));
+        lengths.push_back(static_cast<int>(bytes->size()));
+        formats.push_back(1);
+        types.push_back(kBytea);
+        continue;
+      }
       text.push_back(db::to_text(p));
       ptrs.push_back(text.back() ? text.back()->c_str() : nullptr);
+      if (binary) {
+        lengths.push_back(0);
+        formats.push_back(0);
+        types.push_back(0);
+      }
     }
   }
   int count() const { return static_cast<int>(ptrs.size()); }
+  const Oid* type_oids() const { return binary ? types.data() : nullptr; }
+  const int* value_lengths() const { return binary ? lengths.data() : nullptr; }
+  const int* value_formats() const { return binary ? formats.data() : nullptr; }
+  /// What makes a statement prepared with these types differ from one prepared without:
+  /// empty when no value is binary, else the binary positions.
+  std::string signature() const {
+    if (!binary) return {};
+    std::string s(1, '\0');
+    for (int f : formats) s += f ? 'b' : '.';
+    return s;
+  }
 };
 
 }  // namespace spindle::pg

@@ -63,12 +63,13 @@ std::vector<Result> Connection::run(Pipeline& p, SourceLocation where) {
     throw Error("08000", "pipeline: " + message_of(PQerrorMessage(conn)));
   }
   for (const Pipeline::Item& item : p.items_) {
-    const TextParams params(item.params);
+    const Params params(item.params, !item.prepared);
     const int sent =
         item.prepared ? PQsendQueryPrepared(conn, item.text.c_str(), params.count(),
                                             params.ptrs.data(), nullptr, nullptr, 0)
-                      : PQsendQueryParams(conn, item.text.c_str(), params.count(), nullptr,
-                                          params.ptrs.data(), nullptr, nullptr, 0);
+                      : PQsendQueryParams(conn, item.text.c_str(), params.count(), params.type_oids(),
+                                          params.ptrs.data(), params.value_lengths(),
+                                          params.value_formats(), 0);
     if (!sent) i.lost("pipeline");  // only a broken connection refuses to queue
   }
   if (PQpipelineSync(conn) != 1) i.lost("pipeline");

@@ -15,8 +15,9 @@ RowStream Connection::stream_values(std::string_view sql, std::span<const db::Va
   Impl& i = *impl_;
   PGconn* conn = i.require_free("stream");
   const std::string text(sql);
-  const TextParams p(params);
-  if (!PQsendQueryParams(conn, text.c_str(), p.count(), nullptr, p.ptrs.data(), nullptr, nullptr, 0)) {
+  const Params p(params, true);
+  if (!PQsendQueryParams(conn, text.c_str(), p.count(), p.type_oids(), p.ptrs.data(),
+                         p.value_lengths(), p.value_formats(), 0)) {
     if (PQstatus(conn) == CONNECTION_BAD) i.lost("stream");
     throw Error("08000", "stream: " + message_of(PQerrorMessage(conn)));
   }
