@@ -285,6 +285,51 @@ SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_waits_again_and_again_level_triggered) {
   ::close(fds[1]);
 }
 
+SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_stays_armed_between_waits_and_never_spins_idle) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  spindle::io::FdWaiter in(fds[0]), out(fds[1]);
+  auto thread_cpu = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  // Request and answer, many times over: each wait sees its byte.
+  auto answerer = spindle::spawn([&] {
+    for (int i = 0; i < 200; ++i) {
+      spindle::sleep(std::chrono::microseconds(50));
+      BOOST_REQUIRE(::write(fds[1], "a", 1) == 1);
+    }
+  });
+  char c = 0;
+  for (int i = 0; i < 200; ++i) {
+    in.wait_readable();
+    BOOST_REQUIRE(::read(fds[0], &c, 1) == 1);
+  }
+  answerer.join();
+  // Input nobody waits for, and an fd that stays writable after its wait: the loop sleeps
+  // (a level-triggered registration left armed would report them in a busy loop).
+  out.wait_writable();
+  BOOST_TEST(::write(fds[1], "b", 1) == 1);
+  const double cpu0 = thread_cpu();
+  spindle::sleep(100ms);
+  BOOST_TEST(thread_cpu() - cpu0 < 0.05);
+  // Still there for the next wait, at once.
+  BOOST_TEST(in.wait_readable(1s));
+  BOOST_TEST(::read(fds[0], &c, 1) == 1);
+  BOOST_TEST(c == 'b');
+  // A hang-up nobody waits for: reported once, then quiet; the next wait sees it.
+  ::close(fds[1]);
+  out.close();
+  const double cpu1 = thread_cpu();
+  spindle::sleep(100ms);
+  BOOST_TEST(thread_cpu() - cpu1 < 0.05);
+  BOOST_TEST(in.wait_readable(1s));
+  BOOST_TEST(::read(fds[0], &c, 1) == 0);
+  in.close();
+  ::close(fds[0]);
+}
+
 SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_on_an_fd_a_socket_holds) {
   // epoll keys on the fd: the waiter registers a dup of its own and closes it afterwards.
   int fds[2];

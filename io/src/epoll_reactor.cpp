@@ -72,20 +72,30 @@ void EpollReactor::add(FdWatch& w) {
   watches_.push_back(w);
 }
 
-void EpollReactor::add_oneshot(FdWatch& w) {
+void EpollReactor::add_level(FdWatch& w) {
   epoll_event ev{};
-  ev.events = EPOLLONESHOT;  // nothing asked for yet
+  // Nothing asked for yet; one-shot, so even a hang-up (always reported) comes once.
+  ev.events = EPOLLONESHOT;
   ev.data.ptr = &w;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
   w.reactor = this;
+  w.level = true;
+  w.armed = 0;
   watches_.push_back(w);
 }
 
-void EpollReactor::arm(FdWatch& w, bool for_write) {
+void EpollReactor::set_armed(FdWatch& w, std::uint32_t events) {
   epoll_event ev{};
-  ev.events = (for_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLONESHOT;
+  // With nothing armed, one-shot: a hang-up nobody waits for is reported once, not forever.
+  ev.events = events ? events : EPOLLONESHOT;
   ev.data.ptr = &w;
   if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, w.fd, &ev) != 0) throw_errno("epoll_ctl(MOD)");
+  w.armed = events;
+}
+
+void EpollReactor::arm(FdWatch& w, bool for_write) {
+  const std::uint32_t want = for_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+  if ((w.armed & want) != want) set_armed(w, w.armed | want);
 }
 
 void EpollReactor::remove(FdWatch& w) noexcept {
@@ -155,11 +165,14 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
     }
     auto& w = *static_cast<FdWatch*>(ev.data.ptr);
     if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) w.hup = true;
+    std::uint32_t idle = 0;  // (level watches) directions that reported with nobody waiting
     if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       w.readable = true;
       if (Waiter* r = w.reader) {
         w.reader = nullptr;
         loop->wake(*r, WakeReason::Granted);
+      } else {
+        idle |= EPOLLIN | EPOLLRDHUP;
       }
     }
     if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
@@ -167,6 +180,16 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
       if (Waiter* wr = w.writer) {
         w.writer = nullptr;
         loop->wake(*wr, WakeReason::Granted);
+      } else {
+        idle |= EPOLLOUT;
+      }
+    }
+    // A level watch keeps reporting what nobody waits for: disarm it (the next wait arms it
+    // again). A direction whose waiter was just woken stays armed for its next wait.
+    if (w.level && (w.armed & idle)) {
+      try {
+        set_armed(w, w.armed & ~idle);
+      } catch (const std::system_error&) {  // (the fd is gone: its owner will find out)
       }
     }
   }

@@ -2,6 +2,8 @@
 // wake-ups from other threads. Tasks park on an FdWatch's reader/writer slot.
 #pragma once
 
+#include <cstdint>
+
 #include <spindle/detail/intrusive.hpp>
 #include <spindle/detail/task_state.hpp>
 #include <spindle/reactor.hpp>
@@ -27,6 +29,8 @@ struct FdWatch : spindle::detail::ListHook<WatchTag> {
   bool readable = false;
   bool writable = false;
   bool hup = false;  // a hang-up, peer shutdown or error was seen: end of stream is pending
+  bool level = false;  // registered by add_level(): level-triggered, armed per direction
+  std::uint32_t armed = 0;  // (level) the epoll events asked for now
   spindle::detail::Waiter* reader = nullptr;
   spindle::detail::Waiter* writer = nullptr;
 };
@@ -42,11 +46,14 @@ class EpollReactor final : public Reactor {
 
   /// Registers w.fd once, edge-triggered for input and output. Throws std::system_error.
   void add(FdWatch& w);
-  /// Registers w.fd one-shot and disarmed, for level-triggered waits through arm().
-  /// Throws std::system_error (EEXIST if the fd is registered already).
-  void add_oneshot(FdWatch& w);
-  /// Arms a one-shot watch to report input (or output) once, level-triggered: at once if the
-  /// fd is ready now. Throws std::system_error.
+  /// Registers w.fd disarmed, for level-triggered waits through arm() (fds whose reads
+  /// spindle does not make: libpq's, curl's). Throws std::system_error (EEXIST if the fd is
+  /// registered already).
+  void add_level(FdWatch& w);
+  /// Asks a level watch to report input (or output), level-triggered: at the next poll if the
+  /// fd is ready now. A direction stays armed while tasks keep waiting on it, so the usual
+  /// request-answer loop costs no epoll_ctl; poll() disarms a direction that reports with
+  /// nobody waiting. Throws std::system_error.
   void arm(FdWatch& w, bool for_write);
   /// Unregisters it and wakes any parked task with WakeReason::Error.
   void remove(FdWatch& w) noexcept;
@@ -71,6 +78,8 @@ class EpollReactor final : public Reactor {
   static constexpr std::size_t kScratch = 64 * 1024;
 
  private:
+  /// Asks for exactly `events` on a level watch (one-shot nothing when 0).
+  void set_armed(FdWatch& w, std::uint32_t events);
   int epfd_ = -1;
   int eventfd_ = -1;
   std::atomic<bool> woken_{false};
