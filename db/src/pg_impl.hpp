@@ -48,8 +48,9 @@ inline Error error_of(const PGresult* r, const std::string& prefix = {}) {
 
 struct Connection::Impl {
   PGconn* conn = nullptr;
-  // libpq's socket, registered with the loop once connected: one epoll_ctl per wait. Level-
-  // triggered, since libpq may stop reading before the socket is drained.
+  // libpq's socket, registered with the loop once connected and kept armed between waits (no
+  // epoll_ctl per query). Level-triggered, since libpq may stop reading before the socket is
+  // drained.
   std::optional<io::FdWaiter> sock;
   int depth = 0;  // transactions and savepoints opened by transaction()
 

@@ -33,8 +33,9 @@ SPINDLE_API bool wait_writable(int fd, Clock::duration timeout,
                                SourceLocation where = SourceLocation::current());
 
 /// A lasting registration of an fd spindle does not own (a C library's socket), for a task
-/// that waits on it again and again: each wait costs one epoll_ctl, where wait_readable(fd)
-/// costs two. Level-triggered like wait_readable(fd): a wait returns at once if the fd is
+/// that waits on it again and again: a direction stays armed while waits on it follow one
+/// another (disarmed only when it reports with nobody waiting), so a request-answer loop
+/// costs no epoll_ctl per wait, where wait_readable(fd) costs two. Level-triggered like wait_readable(fd): a wait returns at once if the fd is
 /// ready now. Registered with the running loop at the first wait. Destroy it (or close() it)
 /// before the fd is closed. One task waits on it at a time. Cancellation: the wait ends,
 /// nothing else happens. Throws: CancelledError; std::system_error (e.g. EBADF);
