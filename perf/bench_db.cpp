@@ -342,6 +342,34 @@ void BM_Pg_ByteaParam(benchmark::State& state) {
 }
 BENCHMARK(BM_Pg_ByteaParam)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
+/// One redis-benchmark client's SETs, then its GETs: per_task of each, one per round trip
+/// through one(args...), or `pipeline` at a time through batch(fill), which runs
+/// fill(redis::Pipeline&) on a pipeline and executes it.
+template <class One, class Batch>
+void set_then_get(long per_task, int pipeline, One one, Batch batch) {
+  for (const bool set : {true, false}) {
+    for (long done = 0; done < per_task; done += pipeline) {
+      if (pipeline == 1) {
+        if (set) {
+          one("SET", "key:__rand_int__", "xxx");
+        } else if (one("GET", "key:__rand_int__").str() != "xxx") {
+          throw std::runtime_error("wrong value");
+        }
+        continue;
+      }
+      batch([&](spindle::redis::Pipeline& p) {
+        for (int k = 0; k < pipeline; ++k) {
+          if (set) {
+            p.command("SET", "key:__rand_int__", "xxx");
+          } else {
+            p.command("GET", "key:__rand_int__");
+          }
+        }
+      });
+    }
+  }
+}
+
 void BM_Redis_SetGet(benchmark::State& state) {
   const std::string port = env("SPINDLE_REDIS_PORT");
   if (port.empty() || !have("redis-benchmark")) {
@@ -364,27 +392,13 @@ void BM_Redis_SetGet(benchmark::State& state) {
         for (int i = 0; i < clients; ++i) {
           g.spawn([&] {
             auto conn = spindle::redis::connect("127.0.0.1", static_cast<std::uint16_t>(std::stoi(port)));
-            for (const char* verb : {"SET", "GET"}) {
-              for (long done = 0; done < per_task; done += pipeline) {
-                if (pipeline == 1) {
-                  if (verb[0] == 'S') {
-                    conn.command("SET", "key:__rand_int__", "xxx");
-                  } else if (conn.command("GET", "key:__rand_int__").str() != "xxx") {
-                    throw std::runtime_error("wrong value");
-                  }
-                  continue;
-                }
-                auto pipe = conn.pipeline();
-                for (int k = 0; k < pipeline; ++k) {
-                  if (verb[0] == 'S') {
-                    pipe.command("SET", "key:__rand_int__", "xxx");
-                  } else {
-                    pipe.command("GET", "key:__rand_int__");
-                  }
-                }
-                pipe.execute();
-              }
-            }
+            set_then_get(
+                per_task, pipeline, [&](const auto&... args) { return conn.command(args...); },
+                [&](auto fill) {
+                  auto pipe = conn.pipeline();
+                  fill(pipe);
+                  pipe.execute();
+                });
           });
         }
       });
@@ -433,28 +447,14 @@ void BM_Redis_PoolSetGet(benchmark::State& state) {
       spindle::task_group([&](spindle::TaskGroup& g) {
         for (int i = 0; i < clients; ++i) {
           g.spawn([&] {
-            for (const char* verb : {"SET", "GET"}) {
-              for (long done = 0; done < per_task; done += pipeline) {
-                if (pipeline == 1) {
-                  if (verb[0] == 'S') {
-                    pool.command("SET", "key:__rand_int__", "xxx");
-                  } else if (pool.command("GET", "key:__rand_int__").str() != "xxx") {
-                    throw std::runtime_error("wrong value");
-                  }
-                  continue;
-                }
-                auto conn = pool.acquire();
-                auto pipe = conn->pipeline();
-                for (int k = 0; k < pipeline; ++k) {
-                  if (verb[0] == 'S') {
-                    pipe.command("SET", "key:__rand_int__", "xxx");
-                  } else {
-                    pipe.command("GET", "key:__rand_int__");
-                  }
-                }
-                pipe.execute();
-              }
-            }
+            set_then_get(
+                per_task, pipeline, [&](const auto&... args) { return pool.command(args...); },
+                [&](auto fill) {
+                  auto conn = pool.acquire();  // (a lent connection for the pipeline)
+                  auto pipe = conn->pipeline();
+                  fill(pipe);
+                  pipe.execute();
+                });
           });
         }
       });

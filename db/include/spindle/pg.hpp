@@ -327,25 +327,8 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
 /// asyncio: async for record in conn.cursor(sql, *args)
 class SPINDLE_API RowStream {
  public:
-  /// Walks the rows; dereferencing gives a db::Row<Result>.
-  class iterator {
-   public:
-    using value_type = db::Row<Result>;
-    using difference_type = std::ptrdiff_t;
-    iterator() noexcept = default;
-    explicit iterator(RowStream* s) noexcept : s_(s) {}
-    db::Row<Result> operator*() const noexcept { return s_->current_[0]; }
-    /// Reads the next row. Throws as RowStream::next().
-    iterator& operator++() {
-      s_->next();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const noexcept { return !s_ || s_->done_; }
-
-   private:
-    RowStream* s_ = nullptr;
-  };
+  /// Walks the rows; dereferencing gives a db::Row<Result>; ++ throws as next().
+  using iterator = db::detail::StreamIterator<RowStream, Result>;
 
   RowStream(RowStream&& o) noexcept;
   RowStream& operator=(RowStream&&) = delete;
@@ -361,6 +344,10 @@ class SPINDLE_API RowStream {
   bool next(SourceLocation where = SourceLocation::current());
   /// The row read last, as a one-row Result.
   const Result& current() const noexcept { return current_; }
+  /// The row read last. Precondition: next() was true.
+  db::Row<Result> row() const noexcept { return current_[0]; }
+  /// True once the rows ended (or failed, or the stream was abandoned).
+  bool ended() const noexcept { return done_; }
   /// How many rows have been read.
   std::uint64_t count() const noexcept { return count_; }
 

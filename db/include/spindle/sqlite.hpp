@@ -198,25 +198,8 @@ class SPINDLE_API Database : public db::Queries<Database> {
 /// or is destroyed.
 class SPINDLE_API RowStream {
  public:
-  /// Walks the rows; dereferencing gives a db::Row<Result>.
-  class iterator {
-   public:
-    using value_type = db::Row<Result>;
-    using difference_type = std::ptrdiff_t;
-    iterator() noexcept = default;
-    explicit iterator(RowStream* s) noexcept : s_(s) {}
-    db::Row<Result> operator*() const noexcept { return s_->batch_[s_->index_]; }
-    /// Reads the next row. Throws as RowStream::next().
-    iterator& operator++() {
-      s_->next();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const noexcept { return !s_ || s_->done_; }
-
-   private:
-    RowStream* s_ = nullptr;
-  };
+  /// Walks the rows; dereferencing gives a db::Row<Result>; ++ throws as next().
+  using iterator = db::detail::StreamIterator<RowStream, Result>;
 
   RowStream(RowStream&& o) noexcept;
   RowStream& operator=(RowStream&&) = delete;
@@ -231,7 +214,9 @@ class SPINDLE_API RowStream {
   /// delivered), CancelledError (a running step is interrupted; the stream ends).
   bool next(SourceLocation where = SourceLocation::current());
   /// The row read last, as a db::Row of the current batch. Precondition: next() was true.
-  db::Row<Result> current() const noexcept { return batch_[index_]; }
+  db::Row<Result> row() const noexcept { return batch_[index_]; }
+  /// True once the rows ended (or failed, or the stream was cancelled).
+  bool ended() const noexcept { return done_; }
   /// How many rows have been read.
   std::uint64_t count() const noexcept { return count_; }
 

@@ -327,4 +327,29 @@ class Queries {
   D& self() noexcept { return static_cast<D&>(*this); }
 };
 
+namespace detail {
+
+/// The input iterator of a row stream S (pg::RowStream, sqlite::RowStream): *it is S::row(),
+/// ++it is S::next() (throwing what it throws), it == end() once S::ended().
+template <class S, class R>
+class StreamIterator {
+ public:
+  using value_type = Row<R>;
+  using difference_type = std::ptrdiff_t;
+  StreamIterator() noexcept = default;
+  explicit StreamIterator(S* s) noexcept : s_(s) {}
+  Row<R> operator*() const noexcept { return s_->row(); }
+  StreamIterator& operator++() {
+    s_->next();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  bool operator==(std::default_sentinel_t) const noexcept { return !s_ || s_->ended(); }
+
+ private:
+  S* s_ = nullptr;
+};
+
+}  // namespace detail
+
 }  // namespace spindle::db
