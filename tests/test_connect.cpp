@@ -1,7 +1,10 @@
 // open_connection over several addresses: one after another (refused ones skipped at once),
 // raced with a happy_eyeballs_delay (a silent address delays the next by the delay, the
 // losers are closed), errors naming every address tried, binding a local address first.
+#include <spindle/io/resolve.hpp>
 #include <spindle_test.hpp>
+
+#include <netdb.h>
 
 #include <cerrno>
 #include <string>
@@ -57,6 +60,30 @@ Address of(const spindle::io::Server& s) { return s.addresses().at(0); }
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(connecting)
+
+SPINDLE_REALTIME_TEST_CASE(lookup_failures_keep_the_resolvers_code_and_message) {
+  // A service no /etc/services lists, on a name /etc/hosts answers: no DNS involved.
+  try {
+    spindle::io::resolve("localhost", "no-such-service-spindle");
+    BOOST_FAIL("an unknown service resolved");
+  } catch (const std::system_error& e) {
+    BOOST_TEST((e.code().category() == spindle::io::resolver_category()));
+    BOOST_TEST(e.code().value() == EAI_SERVICE);
+    BOOST_TEST(std::string(e.what()).find("resolve localhost:no-such-service-spindle: ") == 0u);
+    BOOST_TEST(std::string(e.what()).find(::gai_strerror(EAI_SERVICE)) != std::string::npos);
+    BOOST_TEST(std::string(e.code().category().name()) == "resolver");
+  }
+  // A name that cannot exist (RFC 6761's .invalid): EAI_NONAME, or EAI_AGAIN where no DNS
+  // server answers at all; never a made-up errno.
+  try {
+    spindle::io::resolve("no-such-host.invalid", "80");
+    BOOST_FAIL("a .invalid name resolved");
+  } catch (const std::system_error& e) {
+    BOOST_TEST((e.code().category() == spindle::io::resolver_category()));
+    const int code = e.code().value();
+    BOOST_TEST((code == EAI_NONAME || code == EAI_AGAIN || code == EAI_NODATA), "code " << code);
+  }
+}
 
 SPINDLE_REALTIME_TEST_CASE(refused_addresses_are_skipped_at_once) {
   auto srv = greeter();

@@ -13,6 +13,19 @@
 
 namespace spindle::io {
 
+namespace {
+class ResolverCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "resolver"; }
+  std::string message(int code) const override { return ::gai_strerror(code); }
+};
+}  // namespace
+
+const std::error_category& resolver_category() noexcept {
+  static const ResolverCategory category;
+  return category;
+}
+
 std::vector<Address> resolve(std::string_view host, std::string_view service,
                              SourceLocation where) {
   (void)where;
@@ -35,8 +48,9 @@ std::vector<Address> resolve(std::string_view host, std::string_view service,
     addrinfo* res = nullptr;
     const int rc = ::getaddrinfo(h.c_str(), s.c_str(), &hints, &res);
     if (rc != 0) {
-      throw std::system_error(rc == EAI_SYSTEM ? errno : EIO, std::generic_category(),
-                              "resolve " + h + ":" + s + ": " + ::gai_strerror(rc));
+      const std::string what = "resolve " + h + ":" + s;
+      if (rc == EAI_SYSTEM) throw std::system_error(errno, std::generic_category(), what);
+      throw std::system_error(rc, resolver_category(), what);
     }
     std::vector<Address> out;
     for (addrinfo* ai = res; ai; ai = ai->ai_next) {
