@@ -85,6 +85,28 @@ SPINDLE_REALTIME_TEST_CASE(lookup_failures_keep_the_resolvers_code_and_message) 
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_race_interleaves_address_families_as_rfc_8305_asks) {
+  const auto v6 = [](int n) { return Address::ip("2001:db8::" + std::to_string(n), 80); };
+  const auto v4 = [](int n) { return Address::ip("192.0.2." + std::to_string(n), 80); };
+  const auto text = [](const std::vector<Address>& as) {
+    std::vector<std::string> out;
+    for (const auto& a : as) out.push_back(a.to_string());
+    return out;
+  };
+  const std::vector<Address> resolved{v6(1), v6(2), v6(3), v4(1), v4(2)};
+  BOOST_TEST(text(spindle::io::interleave_families(resolved)) ==
+             text({v6(1), v4(1), v6(2), v4(2), v6(3)}));
+  BOOST_TEST(text(spindle::io::interleave_families(resolved, 2)) ==
+             text({v6(1), v6(2), v4(1), v6(3), v4(2)}));
+  // The first address's family leads, whichever it is; one family stays as it was.
+  BOOST_TEST(text(spindle::io::interleave_families({v4(1), v4(2), v6(1)})) ==
+             text({v4(1), v6(1), v4(2)}));
+  BOOST_TEST(text(spindle::io::interleave_families({v4(3), v4(1), v4(2)})) ==
+             text({v4(3), v4(1), v4(2)}));
+  BOOST_TEST(spindle::io::interleave_families({}).empty());
+  BOOST_CHECK_THROW(spindle::io::interleave_families(resolved, 0), std::invalid_argument);
+}
+
 SPINDLE_REALTIME_TEST_CASE(refused_addresses_are_skipped_at_once) {
   auto srv = greeter();
   const auto t0 = spindle::Loop::current().time();

@@ -131,7 +131,8 @@ Stream connect_any(const std::vector<Address>& as, const ConnectOptions& o,
 
 Stream open_connection(std::string_view host, std::uint16_t port, ConnectOptions options,
                        SourceLocation where) {
-  const std::vector<Address> as = resolve(host, std::to_string(port), where);
+  std::vector<Address> as = resolve(host, std::to_string(port), where);
+  if (options.happy_eyeballs_delay) as = interleave_families(std::move(as));  // RFC 8305 §4
   if (options.server_hostname.empty()) options.server_hostname = host;
   return connect_any(as, options, std::string(host) + ":" + std::to_string(port), where);
 }

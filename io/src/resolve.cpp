@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,41 @@ std::vector<Address> resolve(std::string_view host, std::string_view service,
     ::freeaddrinfo(res);
     return out;
   });
+}
+
+std::vector<Address> interleave_families(std::vector<Address> addresses,
+                                         std::size_t first_family_count) {
+  if (first_family_count == 0) {
+    throw std::invalid_argument("interleave_families: first_family_count must be at least 1");
+  }
+  if (addresses.size() < 2) return addresses;
+  // The families in order of first appearance, each with its addresses in order.
+  std::vector<std::vector<Address>> families;
+  std::vector<int> keys;
+  for (Address& a : addresses) {
+    std::size_t f = 0;
+    while (f < keys.size() && keys[f] != a.family()) ++f;
+    if (f == keys.size()) {
+      keys.push_back(a.family());
+      families.emplace_back();
+    }
+    families[f].push_back(std::move(a));
+  }
+  std::vector<Address> out;
+  out.reserve(addresses.size());
+  std::vector<std::size_t> next(families.size(), 0);
+  for (; next[0] < std::min(first_family_count, families[0].size()); ++next[0]) {
+    out.push_back(std::move(families[0][next[0]]));
+  }
+  while (out.size() < addresses.size()) {
+    for (std::size_t f = 1; f <= families.size(); ++f) {
+      const std::size_t family = f % families.size();  // the others first, then the first
+      if (next[family] < families[family].size()) {
+        out.push_back(std::move(families[family][next[family]++]));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace spindle::io
