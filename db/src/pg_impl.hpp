@@ -150,6 +150,7 @@ struct Connection::Impl {
     // results of a multi-statement query.
     using Owned = std::unique_ptr<PGresult, decltype(&PQclear)>;
     Owned last(nullptr, PQclear), error(nullptr, PQclear);
+    bool copy_out_refused = false;  // (the first failure is the one reported)
     for (;;) {
       while (PQisBusy(conn)) {
         sock->wait_readable(where);
@@ -159,7 +160,7 @@ struct Connection::Impl {
       if (!r) break;
       const auto st = PQresultStatus(r.get());
       if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
-        if (!error) error = std::move(r);
+        if (!error && !copy_out_refused) error = std::move(r);
       } else if (st == PGRES_COPY_IN) {
         // COPY needs calls of its own: end it from our side (the server answers with an
         // error result, collected next) so the connection stays usable.
@@ -167,18 +168,14 @@ struct Connection::Impl {
         flush(what, where);
       } else if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
         skip_copy_out(what, where);  // then the COPY's own result follows
-        if (!error) error.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+        if (!error) copy_out_refused = true;
       } else {
         note(r.get());
         last = std::move(r);
       }
     }
-    if (error) {
-      if (!*PQresultErrorMessage(error.get())) {  // (the empty result made above for a COPY)
-        throw Error("0A000", "COPY TO STDOUT is not supported by spindle::pg");
-      }
-      throw error_of(error.get());
-    }
+    if (copy_out_refused) throw Error("0A000", "COPY TO STDOUT is not supported by spindle::pg");
+    if (error) throw error_of(error.get());
     return Result(last.release());
   }
 
