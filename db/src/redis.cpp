@@ -136,8 +136,6 @@ struct Connection::Impl {
   bool open = true;
   db::detail::TaskHold held;    // by the task inside transaction()
 
-  /// Waits while another task holds the connection for a transaction.
-  void wait_turn(SourceLocation where) { held.wait_turn(where); }
 
   explicit Impl(io::Stream s) : stream(std::move(s)) {}
 
@@ -277,7 +275,7 @@ std::vector<Reply> Connection::round_trip(const std::string& out, std::size_t n,
                                           SourceLocation where) {
   if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
   Impl& c = *impl_;
-  c.wait_turn(where);
+  c.held.wait_turn(where);  // (after another task's transaction)
   std::lock_guard guard(c.lock);
   c.require("command");
   c.settle(where);
@@ -438,7 +436,7 @@ void Connection::subscription(const char* verb, const std::vector<std::string>& 
   if (!impl_) throw std::logic_error("redis::Connection: the connection is closed");
   if (names.empty()) throw std::invalid_argument(std::string("redis: ") + verb + " needs a name");
   Impl& c = *impl_;
-  c.wait_turn(where);
+  c.held.wait_turn(where);  // (after another task's transaction)
   std::lock_guard guard(c.lock);
   c.require(verb);
   c.settle(where);
@@ -544,7 +542,7 @@ void Connection::on_push(std::function<void(const Reply&)> fn) {
 std::optional<Reply> Connection::next_push(Clock::duration timeout, SourceLocation where) {
   if (!impl_) throw std::logic_error("redis::Connection::next_push: the connection is closed");
   Impl& c = *impl_;
-  c.wait_turn(where);
+  c.held.wait_turn(where);  // (after another task's transaction)
   try {
     return with_timeout(timeout, [&]() -> Reply {
       std::lock_guard guard(c.lock);
