@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -328,6 +329,63 @@ SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_stays_armed_between_waits_and_never_spin
   BOOST_TEST(::read(fds[0], &c, 1) == 0);
   in.close();
   ::close(fds[0]);
+}
+
+SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_waits_for_either_direction) {
+  int sv[2];
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+  spindle::io::FdWaiter w(sv[0]);
+  BOOST_TEST(w.wait_either(1s));  // writable at once
+  // Full: not writable, nothing to read.
+  const std::string chunk(64 * 1024, 'x');
+  while (::send(sv[0], chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+  }
+  BOOST_TEST(!w.wait_either(20ms));
+  // Input wakes it (as a server's notice would while libpq's output is blocked)...
+  auto peer = spindle::spawn([&] {
+    spindle::sleep(5ms);
+    BOOST_TEST(::send(sv[1], "n", 1, 0) == 1);
+  });
+  BOOST_TEST(w.wait_either(5s));
+  peer.join();
+  char c = 0;
+  BOOST_TEST(::recv(sv[0], &c, 1, 0) == 1);
+  BOOST_TEST(!w.wait_either(20ms));  // (still full, input read)
+  // ...and so does room to write; each wakes the one waiter once.
+  auto drainer = spindle::spawn([&] {
+    spindle::sleep(5ms);
+    char buf[64 * 1024];
+    while (::recv(sv[1], buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+  });
+  w.wait_either();
+  drainer.join();
+  // One task at a time, on either slot; a cancelled wait leaves it usable.
+  while (::send(sv[0], chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+  }
+  auto first = spindle::spawn([&] { w.wait_either(); });
+  spindle::sleep(2ms);
+  BOOST_CHECK_THROW(w.wait_readable(), std::logic_error);
+  BOOST_CHECK_THROW(w.wait_writable(), std::logic_error);
+  first.cancel();
+  BOOST_CHECK_THROW(first.join(), spindle::CancelledError);
+  BOOST_TEST(::send(sv[1], "m", 1, 0) == 1);
+  BOOST_TEST(w.wait_readable(1s));
+  // close() wakes a task waiting for either with ECANCELED, once.
+  auto parked = spindle::spawn([&] {
+    BOOST_TEST(::recv(sv[0], &c, 1, 0) == 1);
+    w.wait_either();
+  });
+  spindle::sleep(2ms);
+  w.close();
+  try {
+    parked.join();
+    BOOST_FAIL("the parked wait returned");
+  } catch (const std::system_error& e) {
+    BOOST_TEST(e.code().value() == ECANCELED);
+  }
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_on_an_fd_a_socket_holds) {

@@ -158,13 +158,13 @@ std::uint64_t Connection::copy_from_stdin(std::string_view sql,
       if (buffer.empty()) continue;
       int r;
       while ((r = PQputCopyData(i.conn, buffer.data(), static_cast<int>(buffer.size()))) == 0) {
-        if (!i.sock->wait_writable(50ms, where) && !PQconsumeInput(i.conn)) i.lost("copy_in");
+        i.wait_to_send("copy_in", where);
       }
       if (r < 0) i.lost("copy_in");
       i.flush("copy_in", where);  // (libpq's buffer stays one chunk long)
     }
     int r;
-    while ((r = PQputCopyEnd(i.conn, nullptr)) == 0) i.sock->wait_writable(50ms, where);
+    while ((r = PQputCopyEnd(i.conn, nullptr)) == 0) i.wait_to_send("copy_in", where);
     if (r < 0) i.lost("copy_in");
     i.flush("copy_in", where);
   } catch (const std::exception& e) {

@@ -134,14 +134,21 @@ struct Connection::Impl {
   }
 
   /// Sends what libpq has buffered, parking while the socket is full. The server may be
-  /// writing to us meanwhile (notices), so its input is consumed as it comes.
+  /// writing to us meanwhile (notices, or results of a pipeline), so its input is consumed as
+  /// it comes: the wait ends on either direction, as libpq asks.
   void flush(const char* what, SourceLocation where) {
     for (;;) {
       const int r = PQflush(conn);
       if (r == 0) return;
       if (r < 0) lost(what);
-      if (!sock->wait_writable(50ms, where) && !PQconsumeInput(conn)) lost(what);
+      wait_to_send(what, where);
     }
+  }
+
+  /// Parks until the socket takes more output or brings input, and consumes that input.
+  void wait_to_send(const char* what, SourceLocation where) {
+    sock->wait_either(where);
+    if (!PQconsumeInput(conn)) lost(what);
   }
 
   /// Collects the results of what was sent: the last one, or the first error as Error.

@@ -16,6 +16,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "../../fibers/src/loop_core.hpp"
 #include "syscall.hpp"
@@ -103,11 +104,11 @@ void EpollReactor::remove(FdWatch& w) noexcept {
   w.reactor = nullptr;
   w.ListHook<WatchTag>::unlink();
   LoopCore* loop = LoopCore::current_or_null();
-  for (Waiter** slot : {&w.reader, &w.writer}) {
-    if (Waiter* parked = *slot) {
-      *slot = nullptr;
-      if (loop) loop->wake(*parked, WakeReason::Error);
-    }
+  Waiter* reader = std::exchange(w.reader, nullptr);
+  Waiter* writer = std::exchange(w.writer, nullptr);
+  if (writer == reader) writer = nullptr;  // (one task waiting for either direction)
+  for (Waiter* parked : {reader, writer}) {
+    if (parked && loop) loop->wake(*parked, WakeReason::Error);
   }
 }
 
@@ -170,6 +171,7 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
       w.readable = true;
       if (Waiter* r = w.reader) {
         w.reader = nullptr;
+        if (w.writer == r) w.writer = nullptr;  // (a wait for either direction: woken once)
         loop->wake(*r, WakeReason::Granted);
       } else {
         idle |= EPOLLIN | EPOLLRDHUP;
@@ -179,6 +181,7 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
       w.writable = true;
       if (Waiter* wr = w.writer) {
         w.writer = nullptr;
+        if (w.reader == wr) w.reader = nullptr;
         loop->wake(*wr, WakeReason::Granted);
       } else {
         idle |= EPOLLOUT;
@@ -198,26 +201,28 @@ void EpollReactor::poll(std::optional<Clock::time_point> deadline) {
 namespace {
 struct IoWaiter : Waiter {
   FdWatch* watch = nullptr;
-  bool for_write = false;
   TimerEntry deadline;
 };
 }  // namespace
 
-WakeReason EpollReactor::wait(FdWatch& w, bool for_write, const Clock::time_point* deadline,
+WakeReason EpollReactor::wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
                               const char* what, SourceLocation where) {
   LoopCore& loop = LoopCore::require();
   loop.require_task(what);
-  Waiter*& slot = for_write ? w.writer : w.reader;
-  if (slot) throw std::logic_error(std::string(what) + ": another task already waits on this fd");
+  const bool reads = interest != Interest::write, writes = interest != Interest::read;
+  if ((reads && w.reader) || (writes && w.writer)) {
+    throw std::logic_error(std::string(what) + ": another task already waits on this fd");
+  }
   IoWaiter iw;
   iw.watch = &w;
-  iw.for_write = for_write;
-  iw.detach = [](Waiter& x) noexcept {  // cancellation: leave the slot and the timer
+  iw.detach = [](Waiter& x) noexcept {  // cancellation, timeout: leave the slots and the timer
     auto& me = static_cast<IoWaiter&>(x);
-    (me.for_write ? me.watch->writer : me.watch->reader) = nullptr;
+    if (me.watch->reader == &me) me.watch->reader = nullptr;
+    if (me.watch->writer == &me) me.watch->writer = nullptr;
     if (me.deadline.queued()) me.task->loop_->timers().remove(me.deadline);
   };
-  slot = &iw;
+  if (reads) w.reader = &iw;
+  if (writes) w.writer = &iw;
   if (deadline) {
     iw.deadline.deadline = *deadline;
     iw.deadline.kind = TimerEntry::Kind::Wake;

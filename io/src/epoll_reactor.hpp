@@ -60,6 +60,14 @@ class EpollReactor final : public Reactor {
   /// Parks the current task until w is readable (or writable), or the deadline passes.
   /// Returns the wake reason (Granted, Timeout, Cancelled, Error when the fd was closed).
   spindle::detail::WakeReason wait(FdWatch& w, bool for_write, const Clock::time_point* deadline,
+                                   const char* what, SourceLocation where) {
+    return wait(w, for_write ? Interest::write : Interest::read, deadline, what, where);
+  }
+  /// What a wait is for: input, output, or whichever comes first.
+  enum class Interest { read, write, either };
+  /// As wait(w, for_write, ...), for `interest` (with `either`, the one task parks in both
+  /// slots and the first event wakes it).
+  spindle::detail::WakeReason wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
                                    const char* what, SourceLocation where);
 
   /// The running loop's epoll reactor. Throws std::logic_error without a loop.

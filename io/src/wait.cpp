@@ -100,8 +100,10 @@ void FdWaiter::close() noexcept {
   dup_ = -1;
 }
 
-bool FdWaiter::wait(bool for_write, const Clock::time_point* deadline, const char* what,
+bool FdWaiter::wait(int interest, const Clock::time_point* deadline, const char* what,
                     SourceLocation where) {
+  using Interest = detail::EpollReactor::Interest;
+  const Interest which = interest == 0 ? Interest::read : interest == 1 ? Interest::write : Interest::either;
   auto& reactor = detail::EpollReactor::current();
   auto& self = spindle::detail::LoopCore::require().require_task(what);
   spindle::detail::LoopCore::deliver_pending(self);
@@ -127,8 +129,9 @@ bool FdWaiter::wait(bool for_write, const Clock::time_point* deadline, const cha
       reactor.add_level(*watch_);
     }
   }
-  reactor.arm(*watch_, for_write);
-  const auto r = reactor.wait(*watch_, for_write, deadline, what, where);
+  if (which != Interest::write) reactor.arm(*watch_, false);
+  if (which != Interest::read) reactor.arm(*watch_, true);
+  const auto r = reactor.wait(*watch_, which, deadline, what, where);
   if (r == spindle::detail::WakeReason::Cancelled ||
       spindle::detail::LoopCore::running_cancel_wins()) {
     spindle::detail::throw_cancelled();
@@ -140,17 +143,23 @@ bool FdWaiter::wait(bool for_write, const Clock::time_point* deadline, const cha
   return r != spindle::detail::WakeReason::Timeout;
 }
 
-void FdWaiter::wait_readable(SourceLocation where) { wait(false, nullptr, "wait_readable", where); }
-void FdWaiter::wait_writable(SourceLocation where) { wait(true, nullptr, "wait_writable", where); }
+void FdWaiter::wait_readable(SourceLocation where) { wait(0, nullptr, "wait_readable", where); }
+void FdWaiter::wait_writable(SourceLocation where) { wait(1, nullptr, "wait_writable", where); }
+void FdWaiter::wait_either(SourceLocation where) { wait(2, nullptr, "wait_either", where); }
+
+bool FdWaiter::wait_either(Clock::duration timeout, SourceLocation where) {
+  const auto deadline = spindle::Loop::current().time() + timeout;
+  return wait(2, &deadline, "wait_either", where);
+}
 
 bool FdWaiter::wait_readable(Clock::duration timeout, SourceLocation where) {
   const auto deadline = spindle::Loop::current().time() + timeout;
-  return wait(false, &deadline, "wait_readable", where);
+  return wait(0, &deadline, "wait_readable", where);
 }
 
 bool FdWaiter::wait_writable(Clock::duration timeout, SourceLocation where) {
   const auto deadline = spindle::Loop::current().time() + timeout;
-  return wait(true, &deadline, "wait_writable", where);
+  return wait(1, &deadline, "wait_writable", where);
 }
 
 }  // namespace spindle::io

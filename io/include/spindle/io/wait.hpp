@@ -55,6 +55,11 @@ class SPINDLE_API FdWaiter {
   bool wait_readable(Clock::duration timeout, SourceLocation where = SourceLocation::current());
   /// As wait_writable(), giving up after `timeout`: returns false then.
   bool wait_writable(Clock::duration timeout, SourceLocation where = SourceLocation::current());
+  /// Parks until the fd is readable or writable, whichever comes first (what libpq asks for
+  /// while its output is blocked: read what the server sends, write when there is room).
+  void wait_either(SourceLocation where = SourceLocation::current());
+  /// As wait_either(), giving up after `timeout`: returns false then.
+  bool wait_either(Clock::duration timeout, SourceLocation where = SourceLocation::current());
   /// Unregisters the fd (waking a parked task with std::system_error(ECANCELED)); the fd
   /// itself stays open. Idempotent.
   void close() noexcept;
@@ -62,8 +67,8 @@ class SPINDLE_API FdWaiter {
   int fd() const noexcept { return fd_; }
 
  private:
-  bool wait(bool for_write, const Clock::time_point* deadline, const char* what,
-            SourceLocation where);
+  bool wait(int interest, const Clock::time_point* deadline, const char* what,
+            SourceLocation where);  // interest: 0 read, 1 write, 2 either
   int fd_;
   int dup_ = -1;  // our own dup of fd_ when a Socket of ours holds fd_'s registration
   std::unique_ptr<detail::FdWatch> watch_;
