@@ -6,6 +6,7 @@
 // Clients run on CPU 1, the servers on CPU 0. Run through tests/db_servers.py (see
 // docs/PERFORMANCE.md); SPINDLE_LOAD_SECONDS sets the length of each run.
 #include <benchmark/benchmark.h>
+#include <boost/describe.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/redis.hpp>
 #include <spindle/spindle.hpp>
@@ -341,6 +342,72 @@ void BM_Pg_ByteaParam(benchmark::State& state) {
   state.counters["cpu_ratio"] = binary.per_cpu_s / text.per_cpu_s;
 }
 BENCHMARK(BM_Pg_ByteaParam)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// Typed rows: query_as<struct> of 1,000 rows (int8, float8, timestamptz, text, int4) per call,
+// read in binary (spindle's default for typed queries) against the same in text
+// (set_binary_results(false)), and against asyncpg's fetch() of the same rows (binary, into
+// Records) on uvloop. Reported: rows per second and per client CPU-second, and ratios.
+struct TypedRow {
+  std::int64_t id;
+  double x;
+  std::chrono::system_clock::time_point at;
+  std::string name;
+  int n;
+};
+BOOST_DESCRIBE_STRUCT(TypedRow, (), (id, x, at, name, n))
+
+void BM_Pg_TypedRows(benchmark::State& state) {
+  const std::string conninfo = env("SPINDLE_PG");
+  const std::string python = python_with("asyncpg, uvloop");
+  if (conninfo.empty() || python.empty()) {
+    state.SkipWithError("run through tests/db_servers.py --pg, with python3-asyncpg and python3-uvloop");
+    return;
+  }
+  constexpr int kRows = 1000;
+  const int calls = 20 * load_seconds();
+  const char* sql =
+      "SELECT i::int8 AS id, i * 0.5::float8 AS x, "
+      "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' AS at, "
+      "'name ' || i AS name, (i % 1000)::int4 AS n FROM generate_series(1, $1) i";
+  Rates binary, text, asyncpg;
+  for (auto _ : state) {
+    const ProgramRun a = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/asyncpg_rows.py " +
+                                    std::to_string(calls) + " " + std::to_string(kRows));
+    std::smatch m;
+    if (!std::regex_search(a.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
+      state.SkipWithError(("asyncpg_rows.py said: " + a.out).c_str());
+      return;
+    }
+    asyncpg = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+    for (int pass = 0; pass < 2; ++pass) {
+      double seconds = 0;
+      Rates r = on_client_loop([&] {
+        auto c = spindle::pg::connect(conninfo);
+        c.set_binary_results(pass == 0);
+        const auto t0 = std::chrono::steady_clock::now();
+        long sum = 0;
+        for (int i = 0; i < calls; ++i) {
+          for (const TypedRow& row : c.query_as<TypedRow>(sql, kRows)) sum += row.n;
+        }
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (sum != static_cast<long>(calls) * (kRows * (kRows - 1) / 2)) throw std::runtime_error("wrong rows");
+        if ((c.binary_results() > 0) != (pass == 0)) throw std::runtime_error("wrong format");
+        return static_cast<long>(calls) * kRows;
+      });
+      r.per_s = calls * kRows / seconds;
+      (pass == 0 ? binary : text) = r;
+    }
+  }
+  state.counters["binary_per_s"] = binary.per_s;
+  state.counters["text_per_s"] = text.per_s;
+  state.counters["asyncpg_per_s"] = asyncpg.per_s;
+  state.counters["binary_per_cpu_s"] = binary.per_cpu_s;
+  state.counters["text_per_cpu_s"] = text.per_cpu_s;
+  state.counters["asyncpg_per_cpu_s"] = asyncpg.per_cpu_s;
+  state.counters["cpu_binary_vs_text"] = binary.per_cpu_s / text.per_cpu_s;
+  state.counters["cpu_binary_vs_asyncpg"] = binary.per_cpu_s / asyncpg.per_cpu_s;
+}
+BENCHMARK(BM_Pg_TypedRows)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 /// One redis-benchmark client's SETs, then its GETs: per_task of each, one per round trip
 /// through one(args...), or `pipeline` at a time through batch(fill), which runs

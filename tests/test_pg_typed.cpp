@@ -75,6 +75,31 @@ struct Event {
 };
 BOOST_DESCRIBE_STRUCT(Event, (), (id, payload, extra))
 
+struct Wide {  // every type that has a binary form, and one (numeric) that has not
+  std::int16_t small = 0;
+  std::int64_t big = 0;
+  std::uint32_t object = 0;
+  float f4 = 0;
+  double f8 = 0;
+  bool yes = false;
+  std::string label;
+  std::string padded;
+  std::string uuid;
+  std::string count_text;
+  db::Bytes blob;
+  system_clock::time_point at;
+  system_clock::time_point local;
+  std::chrono::sys_days day;
+  boost::json::value doc;
+  std::string doc_text;
+  std::vector<std::optional<int>> holes;
+  std::vector<std::vector<std::int64_t>> grid;
+  std::vector<std::string> words;
+  std::optional<int> none;
+};
+BOOST_DESCRIBE_STRUCT(Wide, (), (small, big, object, f4, f8, yes, label, padded, uuid, count_text,
+                                 blob, at, local, day, doc, doc_text, holes, grid, words, none))
+
 struct Thin {
   int id = 0;
   std::string missing_column;
@@ -576,6 +601,124 @@ SPINDLE_REALTIME_TEST_CASE(statements_are_prepared_once_and_recover_when_the_tab
   c.query("SELECT 1; DEALLOCATE ALL; SELECT 2");
   BOOST_TEST(c.query(select, 2).get<std::string>(0, "a") == "y");
   c.query("DROP TABLE cache_t");
+}
+
+SPINDLE_REALTIME_TEST_CASE(typed_queries_read_binary_exactly_as_they_read_text) {
+  auto c = pg::connect(conninfo());
+  c.query("SET TimeZone = 'America/St_Johns'");  // (binary timestamps do not depend on it)
+  const std::string wide =
+      "SELECT $1::int2 AS small, -9223372036854775807 - 1 AS big, 4000000000::oid AS object, "
+      "$2::float4 AS f4, $3::float8 AS f8, true AS yes, $4::text AS label, 'ab'::char(4) AS padded, "
+      "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS uuid, 42::int8 AS count_text, "
+      "'\\x00ff7f'::bytea AS blob, '1960-01-01 00:00:00.25+00'::timestamptz AS at, "
+      "'2024-02-29 12:34:56.789012'::timestamp AS local, '0044-03-15 BC'::date AS day, "
+      "'{\"k\": [1, null]}'::jsonb AS doc, '{\"b\": 1,   \"a\": 2}'::jsonb AS doc_text, "
+      "ARRAY[1, NULL, -3] AS holes, '[0:1][5:7]={{1,2,3},{4,5,6}}'::int8[] AS grid, "
+      "ARRAY['x y', '', 'quote\"d'] AS words, NULL::int AS none, 1.5::numeric AS unread";
+  const float f4 = 1.1f;
+  const double f8 = 0.1;
+  const auto binary = c.query_one<shop::Wide>(wide, std::int16_t{-32768}, f4, f8, "h\xc3\xa9");
+  BOOST_TEST(c.binary_results() == 1u);  // the numeric column is not read: still binary
+  c.set_binary_results(false);
+  const auto text = c.query_one<shop::Wide>(wide, std::int16_t{-32768}, f4, f8, "h\xc3\xa9");
+  BOOST_TEST(c.binary_results() == 1u);
+  c.set_binary_results(true);
+  using namespace std::chrono;
+  for (const shop::Wide* w : {&binary, &text}) {
+    BOOST_TEST(w->small == -32768);
+    BOOST_TEST(w->big == std::numeric_limits<std::int64_t>::min());
+    BOOST_TEST(w->object == 4000000000u);
+    BOOST_TEST(w->f4 == f4);
+    BOOST_TEST(w->f8 == f8);
+    BOOST_TEST(w->yes);
+    BOOST_TEST(w->label == "h\xc3\xa9");
+    BOOST_TEST(w->padded == "ab  ");
+    BOOST_TEST(w->uuid == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    BOOST_TEST(w->count_text == "42");
+    BOOST_TEST((w->blob == bytes({0, 255, 127})));
+    BOOST_TEST((w->at == sys_days(1960y / January / 1) + 250ms));
+    BOOST_TEST((w->local == sys_days(2024y / February / 29) + 12h + 34min + 56s + 789012us));
+    BOOST_TEST((w->day == sys_days(year(-43) / March / 15)));
+    BOOST_TEST(w->doc == boost::json::parse("{\"k\": [1, null]}"));
+    BOOST_TEST(w->doc_text == "{\"a\": 2, \"b\": 1}");  // jsonb's own normal form
+    BOOST_TEST((w->holes == std::vector<std::optional<int>>{1, std::nullopt, -3}));
+    BOOST_TEST((w->grid == std::vector<std::vector<std::int64_t>>{{1, 2, 3}, {4, 5, 6}}));
+    BOOST_TEST((w->words == std::vector<std::string>{"x y", "", "quote\"d"}));
+    BOOST_TEST(!w->none.has_value());
+  }
+  // What query() returns is text, whatever ran before.
+  BOOST_TEST(!c.query(wide, std::int16_t{1}, f4, f8, "x").binary(0));
+  BOOST_TEST(c.binary_results() == 1u);
+}
+
+SPINDLE_REALTIME_TEST_CASE(types_whose_text_binary_cannot_give_come_as_text) {
+  auto c = pg::connect(conninfo());
+  c.query("SET TimeZone = 'Asia/Kolkata'");
+  using namespace std::chrono;
+  const system_clock::time_point t = sys_days(2024y / February / 29) + 12h;
+  // A timestamptz read as a string is the server's text in the session's zone.
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::timestamptz", t) == "2024-02-29 17:30:00+05:30");
+  BOOST_TEST(c.query_value<double>("SELECT $1::numeric", 2.5) == 2.5);  // numeric: text only
+  BOOST_TEST(c.query_value<double>("SELECT $1::float4", 0.1) == 0.1);  // (binary: 0.100000001...)
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::float8", 0.1) == "0.1");
+  BOOST_TEST(c.binary_results() == 0u);
+  // The same statement read as a type binary suits: binary from then on.
+  BOOST_TEST((c.query_value<system_clock::time_point>("SELECT $1::timestamptz", t) == t));
+  BOOST_TEST(c.binary_results() == 1u);
+  BOOST_TEST(c.query_value<std::string>("SELECT $1::timestamptz", t) == "2024-02-29 17:30:00+05:30");
+  BOOST_TEST(c.binary_results() == 1u);
+  // A struct member with no column: the text path reports it, as always.
+  BOOST_CHECK_THROW(c.query_one<shop::Thin>("SELECT $1::int AS id", 1), db::ConversionError);
+  // Errors read from binary name the column and both types, as from text.
+  auto e = conversion_error([&] { c.query_value<std::int16_t>("SELECT $1::int4 AS n", 70000); });
+  BOOST_TEST(c.binary_results() == 2u);
+  BOOST_TEST(e.column() == "n");
+  BOOST_TEST(e.db_type() == "int4");
+  BOOST_TEST(e.cpp_type() == "int16");
+  BOOST_TEST(std::string(e.what()).find("\"70000\" is out of its range") != std::string::npos);
+  e = conversion_error([&] { c.query_value<int>("SELECT $1::int AS gone", std::optional<int>()); });
+  BOOST_TEST(std::string(e.what()) == "pg: column \"gone\" (int4) as int32: it is NULL (read it as std::optional)");
+  e = conversion_error([&] { c.query_value<system_clock::time_point>("SELECT $1::timestamptz + interval '1000 years' AS at", t); });
+  BOOST_TEST(std::string(e.what()).find("outside the clock's range") != std::string::npos);
+  BOOST_CHECK_THROW(c.query_value<std::vector<int>>("SELECT ARRAY[[1], [$1::int]]", 2), db::ConversionError);
+  BOOST_CHECK_THROW(c.query_value<std::vector<std::vector<int>>>("SELECT ARRAY[$1::int]", 2), db::ConversionError);
+  // A table that changes type under a cached statement is described again.
+  c.query("CREATE TEMP TABLE morph (v int)");
+  c.query("INSERT INTO morph VALUES (7)");
+  BOOST_TEST(c.query_value<int>("SELECT v FROM morph WHERE $1", true) == 7);
+  c.query("ALTER TABLE morph ALTER COLUMN v TYPE text");
+  BOOST_TEST(c.query_value<std::string>("SELECT v FROM morph WHERE $1", true) == "7");
+  c.query("ALTER TABLE morph ALTER COLUMN v TYPE float8 USING v::float8 + 0.5");
+  BOOST_TEST(c.query_value<double>("SELECT v FROM morph WHERE $1", true) == 7.5);
+  // Through a pool as well.
+  pg::Pool pool(conninfo(), 1);
+  BOOST_TEST(pool.query_value<std::int64_t>("SELECT $1::int8 * 2", 21) == 42);
+  BOOST_TEST(pool.acquire()->binary_results() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_binary_cells_are_conversion_errors_not_crashes) {
+  using db::detail::BadCell;
+  using db::detail::decode_binary;
+  const auto cell = [](std::initializer_list<int> v) {
+    std::string s;
+    for (int b : v) s += static_cast<char>(b);
+    return s;
+  };
+  BOOST_CHECK_THROW(decode_binary<int>(cell({0, 1}), 23), BadCell);  // short
+  BOOST_CHECK_THROW(decode_binary<int>(cell({0, 0, 0, 0, 1}), 23), BadCell);  // long
+  BOOST_TEST(decode_binary<int>(cell({0xff, 0xff, 0xff, 0xfe}), 23) == -2);
+  BOOST_CHECK_THROW(decode_binary<std::string>(cell({2, '{', '}'}), 3802), BadCell);  // jsonb v2
+  BOOST_CHECK_THROW(decode_binary<std::string>(cell({1, 2}), 2950), BadCell);  // uuid
+  // int4[]: 1 dimension of 2 elements, the second cut short / a NULL / trailing bytes.
+  const std::string head = cell({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1});
+  const std::string one = cell({0, 0, 0, 4, 0, 0, 0, 9});
+  BOOST_TEST((decode_binary<std::vector<int>>(head + one + one, 1007) == std::vector<int>{9, 9}));
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(head + one + cell({0, 0, 0, 4, 0}), 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(head + one + cell({0xff, 0xff, 0xff, 0xff}), 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(head + one + one + cell({0}), 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1}), 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0, 0, 0, 9}), 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 23}), 1007), BadCell);
 }
 
 SPINDLE_REALTIME_TEST_CASE(the_statement_cache_keeps_the_most_recently_used) {

@@ -64,6 +64,18 @@ std::size_t Result::column(std::string_view name) const {
   throw std::out_of_range("pg::Result: no column named \"" + std::string(name) + "\"");
 }
 
+unsigned Result::column_oid(std::size_t col) const {
+  if (col >= columns()) {
+    throw std::out_of_range("pg::Result: no column " + std::to_string(col) + " of " +
+                            std::to_string(columns()));
+  }
+  return PQftype(res_.get(), static_cast<int>(col));
+}
+
+bool Result::binary(std::size_t col) const noexcept {
+  return res_ && col < columns() && PQfformat(res_.get(), static_cast<int>(col)) == 1;
+}
+
 std::optional<std::string_view> Result::view(std::size_t row, std::size_t col) const {
   check(row, col);
   const int r = static_cast<int>(row), c = static_cast<int>(col);
@@ -143,13 +155,26 @@ Result Connection::query_values(std::string_view sql, std::span<const db::Value>
     if (tag == "DISCARD ALL" || tag.starts_with("DEALLOCATE")) impl_->forget_statements();
     return r;
   }
-  if (impl_->cache_size > 0) return impl_->cached_query(text, params, where);
+  if (impl_->cache_size > 0) return impl_->cached_query(text, params, where, nullptr);
   const Params p(params, true);
   return impl_->run("query", where, [&] {
     return PQsendQueryParams(impl_->conn, text.c_str(), p.count(), p.type_oids(), p.ptrs.data(),
                              p.value_lengths(), p.value_formats(), 0);
   });
 }
+
+Result Connection::typed_query_values(db::detail::BinaryPlan plan, std::string_view sql,
+                                      std::span<const db::Value> params, SourceLocation where) {
+  // Only a cached statement has been described; the others come as text.
+  if (!impl_ || params.empty() || impl_->cache_size == 0) return query_values(sql, params, where);
+  return impl_->cached_query(std::string(sql), params, where, plan);
+}
+
+void Connection::set_binary_results(bool on) noexcept {
+  if (impl_) impl_->binary_on = on;
+}
+
+std::uint64_t Connection::binary_results() const noexcept { return impl_ ? impl_->binary_count : 0; }
 
 void Connection::prepare(std::string_view name, std::string_view sql, SourceLocation where) {
   if (!impl_) throw std::logic_error("pg::Connection::prepare: the connection is closed");

@@ -46,6 +46,8 @@ inline Error error_of(const PGresult* r, const std::string& prefix = {}) {
                prefix + message_of(primary ? primary : PQresultErrorMessage(r)));
 }
 
+struct Params;
+
 struct Connection::Impl {
   PGconn* conn = nullptr;
   // libpq's socket, registered with the loop once connected and kept armed between waits (no
@@ -59,12 +61,18 @@ struct Connection::Impl {
   struct Cached {
     std::string key;  // the text, and which parameters were bytes (Params::signature())
     std::string name;
+    Result described;  // its columns (PQdescribePrepared), read when it was prepared
+    // The typed query that ran it last, and whether that one's result could come in binary.
+    db::detail::BinaryPlan plan = nullptr;
+    bool binary = false;
   };
   std::size_t cache_size = Connection::kStatementCacheSize;
   std::list<Cached> lru;  // most recently used at the front
   std::unordered_map<std::string_view, std::list<Cached>::iterator> cached;
   std::uint64_t next_statement = 0;
   std::uint64_t cache_hits = 0;
+  bool binary_on = true;           // Connection::set_binary_results
+  std::uint64_t binary_count = 0;  // results read in binary
 
   // Whether a statement may have changed the session (a setting, a temporary table, a
   // LISTEN, ...): what a pool's reset is for. Reads, writes and transaction control do not.
@@ -245,8 +253,14 @@ struct Connection::Impl {
   /// Ends a COPY TO STDOUT the caller stopped reading: a cancel request, the rest dropped.
   void abort_copy_out(SourceLocation where) noexcept;
 
-  /// Runs sql with params through the statement cache (pg_cache.cpp).
-  Result cached_query(const std::string& sql, std::span<const db::Value> params, SourceLocation where);
+  /// Runs sql with params through the statement cache (pg_cache.cpp); for a typed query
+  /// (plan set) in binary if the plan says its columns allow it.
+  Result cached_query(const std::string& sql, std::span<const db::Value> params,
+                      SourceLocation where, db::detail::BinaryPlan plan);
+  /// Prepares sql as the statement `name` and describes it, in one round trip (pipeline
+  /// mode); returns the description (its columns, no rows). Throws as run().
+  Result prepare_described(const std::string& name, const std::string& sql, const Params& p,
+                           SourceLocation where);
   /// Forgets every cached statement (the server dropped them: DISCARD ALL, DEALLOCATE ALL).
   void forget_statements() noexcept {
     cached.clear();
@@ -255,6 +269,12 @@ struct Connection::Impl {
 
   /// Reads the next result, parking while libpq needs more input (pipeline mode).
   PGresult* next_result(const char* what, SourceLocation where);
+  /// After n statements and a Sync were queued in pipeline mode: sends them, reads each
+  /// one's last result and the Sync's, and leaves pipeline mode. The first failure is thrown
+  /// as Error once all are read, named "pipeline statement k of n" when `numbered`. On
+  /// cancellation, abandon_pipeline() and rethrow.
+  std::vector<Result> pipeline_results(std::size_t n, bool numbered, const char* what,
+                                       SourceLocation where);
   /// After a cancellation in pipeline mode: asks the server to cancel, drains to the Sync and
   /// leaves pipeline mode, cancellation held back; closes the connection if that fails or
   /// takes too long.

@@ -73,36 +73,42 @@ std::vector<Result> Connection::run(Pipeline& p, SourceLocation where) {
     if (!sent) i.lost("pipeline");  // only a broken connection refuses to queue
   }
   if (PQpipelineSync(conn) != 1) i.lost("pipeline");
-  const std::size_t n = p.items_.size();
+  return i.pipeline_results(p.items_.size(), true, "pipeline", where);
+}
+
+std::vector<Result> Connection::Impl::pipeline_results(std::size_t n, bool numbered,
+                                                       const char* what, SourceLocation where) {
   std::vector<Result> results;
   results.reserve(n);
   std::optional<Error> failed;
+  const auto label = [&](std::size_t k) {
+    return numbered ? "pipeline statement " + std::to_string(k + 1) + " of " + std::to_string(n) + ": "
+                    : std::string();
+  };
   try {
-    i.flush("pipeline", where);
+    flush(what, where);
     for (std::size_t k = 0; k < n; ++k) {
       Result last;
-      while (PGresult* r = i.next_result("pipeline", where)) {
+      while (PGresult* r = next_result(what, where)) {
         Result owned(r);  // freed whatever happens next
         const auto st = PQresultStatus(r);
         if (st == PGRES_FATAL_ERROR && !failed) {
-          failed.emplace(error_of(r, "pipeline statement " + std::to_string(k + 1) + " of " +
-                                         std::to_string(n) + ": "));
+          failed.emplace(error_of(r, label(k)));
         } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-          i.note(r);
+          note(r);
           last = std::move(owned);
         } else if (st != PGRES_PIPELINE_ABORTED && st != PGRES_FATAL_ERROR) {
-          failed.emplace("0A000", "pipeline statement " + std::to_string(k + 1) +
-                                      ": not supported in a pipeline (" + PQresStatus(st) + ")");
+          failed.emplace("0A000", label(k) + "not supported in a pipeline (" + PQresStatus(st) + ")");
         }
       }
       results.push_back(std::move(last));
     }
-    PGresult* sync = i.next_result("pipeline", where);
+    PGresult* sync = next_result(what, where);
     const bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
-    if (!synced || PQexitPipelineMode(conn) != 1) i.lost("pipeline");
+    if (!synced || PQexitPipelineMode(conn) != 1) lost(what);
   } catch (const CancelledError&) {
-    i.abandon_pipeline(where);
+    abandon_pipeline(where);
     throw;
   }
   if (failed) throw *failed;

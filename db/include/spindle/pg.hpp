@@ -70,8 +70,14 @@ class SPINDLE_API Result : public db::TypedResult<Result> {
   /// The name of column col's type ("int8", "text", "timestamptz", "int4[]", ...; "oid N"
   /// for a type not built into PostgreSQL). Throws std::out_of_range.
   std::string column_type(std::size_t col) const;
-  /// The value at (row, col) in text form, without a copy (valid while the result lives);
-  /// empty for NULL. Throws std::out_of_range.
+  /// The OID of column col's type (PQftype). Throws std::out_of_range.
+  unsigned column_oid(std::size_t col) const;
+  /// Whether column col came in PostgreSQL's binary format rather than text: only in the
+  /// results the typed queries read internally (query_as, query_one, query_optional,
+  /// query_value), never in what query() returns.
+  bool binary(std::size_t col) const noexcept;
+  /// The value at (row, col) as sent, without a copy (valid while the result lives): its
+  /// text, unless binary(col); empty for NULL. Throws std::out_of_range.
   std::optional<std::string_view> view(std::size_t row, std::size_t col) const;
   using TypedResult::get;
   /// The value at (row, col) in text form; empty for NULL. Throws std::out_of_range.
@@ -188,6 +194,17 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   /// How many statements are cached, and how many query() calls found theirs there.
   std::size_t statements_cached() const noexcept;
   std::uint64_t statement_cache_hits() const noexcept;
+  /// Whether the typed queries (query_as, query_one, query_optional, query_value) may read
+  /// results in PostgreSQL's binary format (on by default). With parameters, a statement is
+  /// described when the cache prepares it; a result comes in binary when every column the
+  /// C++ type reads has a binary form that decodes to exactly what its text would (integers,
+  /// float4 as float and float8 as double, bool, bytea, text-like types, uuid, timestamps,
+  /// dates, json/jsonb, arrays of these), else in text (e.g. numeric, or a timestamptz read
+  /// as std::string, whose text depends on the session's TimeZone). Binary skips printing
+  /// and parsing on both sides. query() always returns text.
+  void set_binary_results(bool on) noexcept;
+  /// How many results the typed queries have read in binary on this connection.
+  std::uint64_t binary_results() const noexcept;
   /// Prepares `sql` as the named statement `name` (for execute()). Throws as query().
   void prepare(std::string_view name, std::string_view sql,
                SourceLocation where = SourceLocation::current());
@@ -309,6 +326,16 @@ class SPINDLE_API Connection : public db::Queries<Connection> {
   friend SPINDLE_API Connection connect(std::string_view conninfo, SourceLocation where);
   friend class RowStream;
   friend class Pool;
+  friend class db::Queries<Connection>;
+  /// query() for a typed query: plan says whether a result of the statement's columns may
+  /// come in binary.
+  template <class... P>
+  Result typed_query(db::detail::BinaryPlan plan, std::string_view sql, const P&... params) {
+    return typed_query_values(plan, sql, db::values(params...));
+  }
+  Result typed_query_values(db::detail::BinaryPlan plan, std::string_view sql,
+                            std::span<const db::Value> params,
+                            SourceLocation where = SourceLocation::current());
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
   static std::string copy_statement(std::string_view table, const std::vector<std::string>& columns);
@@ -469,6 +496,12 @@ class SPINDLE_API Pool : public db::Queries<Pool> {
   std::size_t lent() const noexcept { return gate_.lent(); }
 
  private:
+  friend class db::Queries<Pool>;
+  template <class... P>
+  Result typed_query(db::detail::BinaryPlan plan, std::string_view sql, const P&... params) {
+    auto conn = acquire();
+    return conn->typed_query(plan, sql, params...);
+  }
   struct Idle {
     Connection conn;
     Clock::time_point created;  // when it was made

@@ -4,6 +4,7 @@
 // the spindle-pg and spindle-sqlite dependencies bring along when it is installed.
 #pragma once
 
+#include <spindle/db/detail/binary.hpp>
 #include <spindle/db/detail/text.hpp>
 #include <spindle/db/value.hpp>
 
@@ -25,6 +26,19 @@ struct Codec<boost::json::value> {
     boost::json::value v = boost::json::parse(s, ec);
     if (ec) bad(quoted(s) + " is not JSON (" + ec.message() + ")");
     return v;
+  }
+};
+
+/// A json cell in binary is its text; jsonb's is a version byte (1), then its text.
+template <>
+struct Binary<boost::json::value> {
+  static bool accepts(unsigned type) noexcept { return type == oid::kJson || type == oid::kJsonb; }
+  static boost::json::value decode(std::string_view s, unsigned type) {
+    if (type == oid::kJsonb) {
+      if (s.empty() || s[0] != 1) bad("jsonb in an unknown binary version");
+      s.remove_prefix(1);
+    }
+    return Codec<boost::json::value>::decode(s, Dialect::postgres);
   }
 };
 

@@ -3,6 +3,7 @@
 // position), and the query_as / query_one / query_optional / query_value shortcuts.
 #pragma once
 
+#include <spindle/db/detail/binary.hpp>
 #include <spindle/db/detail/text.hpp>
 #include <spindle/detail/config.hpp>
 
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -80,14 +82,26 @@ std::string cpp_name() {
   }
 }
 
-/// r's cell (row, col) as T, a conversion failure thrown as ConversionError.
+/// r's cell (row, col) as T, a conversion failure thrown as ConversionError: decoded from
+/// binary if `binary_oid` (the column's type) is set, else from text.
 template <class T, class R>
-T convert(const R& r, std::size_t row, std::size_t col) {
-  const std::optional<std::string_view> text = r.view(row, col);
+T convert(const R& r, std::size_t row, std::size_t col, unsigned binary_oid) {
+  const std::optional<std::string_view> cell = r.view(row, col);
   try {
-    return decode<T>(text, R::dialect);
+    if (binary_oid != 0) return decode_binary<T>(cell, binary_oid);
+    return decode<T>(cell, R::dialect);
   } catch (const BadCell& e) {
     throw ConversionError(R::client, r.column_name(col), r.column_type(col), cpp_name<T>(), e.why);
+  }
+}
+
+/// r's cell (row, col) as T, in the format the column came in.
+template <class T, class R>
+T convert(const R& r, std::size_t row, std::size_t col) {
+  if constexpr (requires { r.binary(col); }) {
+    return convert<T>(r, row, col, r.binary(col) ? r.column_oid(col) : 0);
+  } else {
+    return convert<T>(r, row, col, 0);
   }
 }
 
@@ -113,6 +127,11 @@ class Binder {
       throw ConversionError(R::client, "*", "no columns", cpp_name<S>(),
                             "the statement returns no columns");
     }
+    if constexpr (requires { r.binary(0); }) {  // each column's format, once per result
+      for (std::size_t i = 0; i < kCount; ++i) {
+        if (r.binary(cols_[i])) binary_oids_[i] = r.column_oid(cols_[i]);
+      }
+    }
   }
 
   S operator()(std::size_t row) const {
@@ -121,15 +140,16 @@ class Binder {
       std::size_t i = 0;
       boost::mp11::mp_for_each<members_of<S>>([&](auto member) {
         using M = std::remove_cvref_t<decltype(s.*member.pointer)>;
-        s.*member.pointer = convert<M>(r_, row, cols_[i++]);
+        s.*member.pointer = convert<M>(r_, row, cols_[i], binary_oids_[i]);
+        ++i;
       });
       return s;
     } else if constexpr (is_tuple<S>) {
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return S{convert<std::tuple_element_t<I, S>>(r_, row, I)...};
+        return S{convert<std::tuple_element_t<I, S>>(r_, row, I, binary_oids_[I])...};
       }(std::make_index_sequence<kCount>());
     } else {
-      return convert<S>(r_, row, 0);
+      return convert<S>(r_, row, 0, binary_oids_[0]);
     }
   }
 
@@ -156,7 +176,47 @@ class Binder {
 
   const R& r_;
   std::array<std::size_t, kCount> cols_{};
+  std::array<unsigned, kCount> binary_oids_{};  // the type of each binary column, else 0
 };
+
+/// A column of a statement's result as described before it runs.
+struct ColumnInfo {
+  std::string_view name;
+  unsigned oid;  // its PostgreSQL type
+};
+
+/// Whether a result with these columns can be read as S (see Row::as) entirely from
+/// PostgreSQL's binary format: each column S reads is of a type whose binary form gives
+/// exactly what its text would. Columns S does not read do not matter; a mismatch (a
+/// missing column, too few) says no, so the text path reports it.
+template <class S>
+bool binary_fits(std::span<const ColumnInfo> cols) noexcept {
+  if constexpr (is_described<S>) {
+    bool ok = true;
+    boost::mp11::mp_for_each<members_of<S>>([&](auto member) {
+      using M = std::remove_cvref_t<decltype(std::declval<S&>().*member.pointer)>;
+      if (!ok) return;
+      ok = false;
+      for (const ColumnInfo& c : cols) {
+        if (c.name == member.name) {
+          ok = binary_accepts<M>(c.oid);
+          break;
+        }
+      }
+    });
+    return ok;
+  } else if constexpr (is_tuple<S>) {
+    if (cols.size() != std::tuple_size_v<S>) return false;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (binary_accepts<std::tuple_element_t<I, S>>(cols[I].oid) && ...);
+    }(std::make_index_sequence<std::tuple_size_v<S>>());
+  } else {
+    return !cols.empty() && binary_accepts<S>(cols[0].oid);
+  }
+}
+
+/// binary_fits<S>, as the typed queries hand it to a client that can use it.
+using BinaryPlan = bool (*)(std::span<const ColumnInfo>) noexcept;
 
 /// The parameters one row of executemany() gives: a tuple-like's elements (std::tuple,
 /// std::pair, std::array), a Boost.Describe'd struct's members in order, or one value.
@@ -281,7 +341,8 @@ class TypedResult {
 };
 
 /// The typed shortcuts over query(sql, params...), for pg::Connection, pg::Pool and
-/// sqlite::Database.
+/// sqlite::Database. A client that offers typed_query(plan, sql, params...) (pg) is told
+/// which C++ types will read the result, so it may ask for the binary format.
 template <class D>
 class Queries {
  public:
@@ -289,13 +350,13 @@ class Queries {
   /// asyncio: [S(**r) for r in await conn.fetch(sql, *args)]
   template <class S, class... P>
   std::vector<S> query_as(std::string_view sql, const P&... params) {
-    return self().query(sql, params...).template as<S>();
+    return fetch<S>(sql, params...).template as<S>();
   }
   /// The first row as S. Throws NoRowsError if there is none, as query(), ConversionError.
   /// asyncio: await conn.fetchrow(sql, *args) (which returns None instead)
   template <class S, class... P>
   S query_one(std::string_view sql, const P&... params) {
-    const auto r = self().query(sql, params...);
+    const auto r = fetch<S>(sql, params...);
     if (r.empty()) throw NoRowsError(std::string(D::client) + ": query_one: no rows");
     return r[0].template as<S>();
   }
@@ -303,7 +364,7 @@ class Queries {
   /// asyncio: await conn.fetchrow(sql, *args)
   template <class S, class... P>
   std::optional<S> query_optional(std::string_view sql, const P&... params) {
-    const auto r = self().query(sql, params...);
+    const auto r = fetch<S>(sql, params...);
     if (r.empty()) return std::nullopt;
     return r[0].template as<S>();
   }
@@ -312,7 +373,7 @@ class Queries {
   /// asyncio: await conn.fetchval(sql, *args)
   template <class T, class... P>
   T query_value(std::string_view sql, const P&... params) {
-    const auto r = self().query(sql, params...);
+    const auto r = fetch<T>(sql, params...);
     if (r.empty()) {
       if constexpr (detail::is_optional<T>) {
         return std::nullopt;
@@ -325,6 +386,14 @@ class Queries {
 
  private:
   D& self() noexcept { return static_cast<D&>(*this); }
+  template <class S, class... P>
+  auto fetch(std::string_view sql, const P&... params) {
+    if constexpr (requires { self().typed_query(&detail::binary_fits<S>, sql, params...); }) {
+      return self().typed_query(&detail::binary_fits<S>, sql, params...);
+    } else {
+      return self().query(sql, params...);
+    }
+  }
 };
 
 namespace detail {
