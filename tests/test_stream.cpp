@@ -253,6 +253,60 @@ SPINDLE_REALTIME_TEST_CASE(peer_reset_is_econnreset) {
   }
 }
 
+namespace {
+/// A client stream to srv that buffers without limit (write() never parks) and gives close()
+/// `bound` to send it.
+Stream unbounded_client(const Server& srv, spindle::Clock::duration bound) {
+  Stream plain = spindle::io::open_connection("127.0.0.1", srv.port());
+  return Stream(std::move(plain.socket()), {.high_water = std::size_t{1} << 30, .close_timeout = bound});
+}
+const std::string kMiB(1 << 20, 'x');
+}  // namespace
+
+SPINDLE_REALTIME_TEST_CASE(close_gives_up_on_a_peer_that_never_reads_and_resets) {
+  spindle::Event release;
+  std::error_code peer_saw;
+  auto srv = serve([&](Stream& s) {
+    release.wait();  // reads nothing until the client has closed
+    try {
+      while (!s.read().empty()) {
+      }
+    } catch (const std::system_error& e) {
+      peer_saw = e.code();
+    }
+  });
+  Stream c = unbounded_client(srv, 300ms);
+  for (int i = 0; i < 64; ++i) c.write(kMiB);  // far more than the kernel's buffers hold
+  const auto t0 = spindle::Clock::now();
+  c.close();
+  const auto took = spindle::Clock::now() - t0;
+  BOOST_TEST(took >= 250ms);
+  BOOST_TEST(took < 10s);
+  release.set();
+  srv.close();
+  srv.wait_closed();
+  BOOST_TEST(peer_saw.value() == ECONNRESET);  // aborted, not ended as if all had arrived
+}
+
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_task_holding_a_stuck_stream_still_finishes) {
+  spindle::Event release;
+  auto srv = serve([&](Stream&) { release.wait(); });
+  auto t = spindle::spawn([&] {
+    Stream c = unbounded_client(srv, 300ms);
+    for (int i = 0; i < 64; ++i) c.write(kMiB);
+    spindle::sleep(1h);
+  });  // ~Stream flushes under a CancelShield: the bound is what ends it
+  spindle::sleep(100ms);
+  const auto t0 = spindle::Clock::now();
+  t.cancel();
+  BOOST_CHECK_THROW(t.join(), spindle::CancelledError);
+  const auto took = spindle::Clock::now() - t0;
+  BOOST_TEST(took < 10s);
+  release.set();
+  srv.close();
+  srv.wait_closed();
+}
+
 SPINDLE_REALTIME_TEST_CASE(open_connection_resolves_names) {
   auto srv = serve(echo);
   Stream c = spindle::io::open_connection("localhost", srv.port());

@@ -31,9 +31,12 @@ void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation
     throw std::logic_error(std::string(what) + ": the socket belongs to another loop");
   }
   if (for_write ? s.watch.writable : s.watch.readable) return;  // an edge came meanwhile
-  const auto r = reactor.wait(s.watch, for_write, nullptr, what, where);
+  const auto r = reactor.wait(s.watch, for_write, s.deadline, what, where);
   if (r == spindle::detail::WakeReason::Error) {
     throw_errno(ECANCELED, std::string(what) + ": the socket was closed while waiting");
+  }
+  if (r == spindle::detail::WakeReason::Timeout) {
+    throw_errno(ETIMEDOUT, std::string(what) + ": gave up waiting for the peer");
   }
   if (r == spindle::detail::WakeReason::Cancelled ||
       spindle::detail::LoopCore::running_cancel_wins()) {

@@ -19,6 +19,9 @@ struct SocketState {
   // to get EAGAIN. Not for datagrams: one read returns one datagram however many wait. Not
   // once a hang-up was seen: end of stream raises no further edge and must be read.
   bool stream = true;
+  // While set (Stream::close), a wait past this time fails with ETIMEDOUT instead of parking
+  // on: cleanup that holds cancellation back still ends.
+  const Clock::time_point* deadline = nullptr;
   ~SocketState() { close(); }
   void close() noexcept {
     if (watch.fd < 0) return;
@@ -31,8 +34,8 @@ struct SocketState {
 /// Parks until the socket is readable (or writable): at once if an edge came since the last
 /// EAGAIN, which whoever saw the EAGAIN records by clearing watch.readable (writable).
 /// Registers the fd with the running loop's reactor on first use. Throws CancelledError,
-/// std::system_error(ECANCELED) if the socket was closed meanwhile, std::logic_error if it
-/// belongs to another loop.
+/// std::system_error(ECANCELED) if the socket was closed meanwhile, (ETIMEDOUT) past
+/// s.deadline, std::logic_error if it belongs to another loop.
 void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where);
 
 /// io/'s way into a Socket's state.

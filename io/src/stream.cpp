@@ -217,11 +217,25 @@ void Stream::write_eof(SourceLocation where) {
 void Stream::close() noexcept {
   if (!socket_) return;
   if (!out_.empty()) {
+    // Finishing the send must not be interrupted, but a peer that stopped reading must not
+    // pin the task either: past the bound the connection is reset.
+    auto& state = detail::SocketAccess::state(socket_, "Stream::close");
+    const Clock::time_point deadline = Clock::now() + options_.close_timeout;
+    bool sent = false;
     try {
-      CancelShield shield;  // finishing the send must not be interrupted
+      CancelShield shield;
+      state.deadline = &deadline;
       flush(0, SourceLocation::current());
+      sent = true;
     } catch (...) {
-      // the peer is gone: nothing more to deliver
+      // the peer is gone or too slow: nothing more to deliver
+    }
+    state.deadline = nullptr;
+    if (!sent) {
+      const linger reset{1, 0};  // close() sends RST and drops what the kernel holds
+      ::setsockopt(state.watch.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      out_.clear();
+      tls_.reset();
     }
   }
   if (tls_) {

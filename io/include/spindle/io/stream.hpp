@@ -30,6 +30,9 @@ struct StreamOptions {
   std::size_t limit = 64 * 1024;
   /// write() parks while more than this is buffered unsent (back-pressure).
   std::size_t high_water = 64 * 1024;
+  /// How long close() (and the destructor) keep sending what is still buffered. Past it (a
+  /// peer that stopped reading) the connection is aborted: reset, the rest dropped.
+  Clock::duration close_timeout = std::chrono::seconds(30);
 };
 
 /// How open_connection() connects. asyncio: open_connection()'s keyword arguments
@@ -103,8 +106,9 @@ class SPINDLE_API Stream {
   /// Sends what is buffered, then closes the writing side (the peer reads end of stream).
   /// asyncio: writer.write_eof()
   void write_eof(SourceLocation where = SourceLocation::current());
-  /// Sends what is buffered (ignoring errors; cancellation held back) and closes the socket.
-  /// Idempotent. asyncio: writer.close()
+  /// Sends what is buffered (ignoring errors; cancellation held back, for at most
+  /// StreamOptions::close_timeout, after which the connection is reset) and closes the
+  /// socket. Idempotent. asyncio: writer.close()
   void close() noexcept;
   /// Returns once close() has finished (it is synchronous here). asyncio: wait_closed()
   void wait_closed() noexcept {}
