@@ -4,9 +4,15 @@
 #include <spindle_test.hpp>
 #include <tls_certs.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -92,6 +98,53 @@ SPINDLE_REALTIME_TEST_CASE(spindle_client_and_server_talk_tls_and_report_what_th
   BOOST_TEST(server_side.protocol == "TLSv1.3");
   BOOST_TEST(server_side.peer_subject.empty());  // no client certificate asked for
   BOOST_TEST(Stream(spindle::io::Socket()).tls_info().protocol.empty());  // a plain stream
+}
+
+SPINDLE_REALTIME_TEST_CASE(the_system_ca_store_is_read_off_the_loop) {
+  // SSL_CERT_FILE names a FIFO: reading it blocks until this test writes the bundle, which it
+  // can only do while TlsContext::client() loads it if the loop is free meanwhile.
+  const auto& certs = spindle_test::tls_certs();
+  const std::string fifo = certs.dir + "/system-ca.pem";
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string saved = std::getenv("SSL_CERT_FILE") ? std::getenv("SSL_CERT_FILE") : "";
+  ::setenv("SSL_CERT_FILE", fifo.c_str(), 1);
+  auto loader = spindle::spawn([] { return TlsContext::client(); });
+  int ticks = 0;
+  for (int i = 0; i < 5; ++i) {
+    spindle::sleep(20ms);
+    ++ticks;
+  }
+  std::ifstream in(certs.ca);
+  const std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool fed = spindle::to_thread([&] {
+    // (non-blocking open: no reader, e.g. after a failure, is ENXIO rather than a hang)
+    for (int tries = 0; tries < 1000; ++tries) {
+      const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) {
+        ::usleep(10'000);
+        continue;
+      }
+      ::fcntl(fd, F_SETFL, 0);
+      const bool ok = ::write(fd, bundle.data(), bundle.size()) == static_cast<ssize_t>(bundle.size());
+      ::close(fd);
+      return ok;
+    }
+    return false;
+  });
+  TlsContext ctx = loader.join();
+  if (saved.empty()) {
+    ::unsetenv("SSL_CERT_FILE");
+  } else {
+    ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  }
+  ::unlink(fifo.c_str());
+  BOOST_TEST(ticks == 5);
+  BOOST_TEST(fed);
+  // The context trusts what came through the FIFO: our test CA.
+  auto srv = tls_server(echo_lines);
+  Stream c = tls_connect(srv.port(), std::move(ctx));
+  c.write("hi\n");
+  BOOST_TEST(c.read_line() == "hi\n");
 }
 
 SPINDLE_REALTIME_TEST_CASE(alpn_picks_the_servers_first_choice_among_the_clients) {
@@ -186,7 +239,8 @@ SPINDLE_REALTIME_TEST_CASE(a_client_handshake_that_gets_no_answer_times_out) {
 SPINDLE_REALTIME_TEST_CASE(a_cancelled_handshake_closes_the_connection) {
   auto silent = spindle::io::start_server(mute, "127.0.0.1", 0);
   Stream c = spindle::io::open_connection("127.0.0.1", silent.port());
-  BOOST_CHECK_THROW(spindle::with_timeout(20ms, [&] { c.start_tls(client_context(), "localhost"); }),
+  const TlsContext ctx = client_context();
+  BOOST_CHECK_THROW(spindle::with_timeout(20ms, [&] { c.start_tls(ctx, "localhost"); }),
                     spindle::TimeoutError);
   try {
     c.read();

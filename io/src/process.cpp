@@ -31,6 +31,7 @@
 #include <system_error>
 
 #include "../../fibers/src/loop_core.hpp"
+#include "off_loop.hpp"
 #include "socket_state.hpp"
 #include "syscall.hpp"
 
@@ -181,7 +182,8 @@ Process create_subprocess_exec(std::vector<std::string> argv, SubprocessOptions 
   if (options.in == Redirect::Stdout || options.out == Redirect::Stdout) {
     throw std::invalid_argument("create_subprocess_exec: Redirect::Stdout is for stderr only");
   }
-  detail::check_runnable(argv[0], options.cwd);
+  // access() on every PATH entry (a network mount among them can hang): off the loop.
+  detail::off_loop([program = argv[0], cwd = options.cwd] { detail::check_runnable(program, cwd); });
   detail::ChildEnd ends[3] = {detail::redirect(options.in, 0), detail::redirect(options.out, 1),
                               detail::redirect(options.err == Redirect::Stdout
                                                    ? Redirect::Inherit : options.err, 2)};

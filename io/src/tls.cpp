@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "off_loop.hpp"
 #include "socket_state.hpp"
 #include "syscall.hpp"
 #include "tls_session.hpp"
@@ -301,9 +302,12 @@ TlsInfo TlsSession::info() const {
 
 TlsContext TlsContext::client() {
   auto st = detail::make_context(false);
-  if (SSL_CTX_set_default_verify_paths(st->ctx) != 1) {
-    detail::throw_tls("TlsContext::client: the system CA store", "cannot load it");
-  }
+  // Reading and parsing the system's CA bundle takes milliseconds: off the loop.
+  detail::off_loop([st] {
+    if (SSL_CTX_set_default_verify_paths(st->ctx) != 1) {
+      detail::throw_tls("TlsContext::client: the system CA store", "cannot load it");
+    }
+  });
   TlsContext ctx(std::move(st));
   ctx.set_verify(true);
   return ctx;
@@ -311,23 +315,27 @@ TlsContext TlsContext::client() {
 
 TlsContext TlsContext::server(const std::string& cert_file, const std::string& key_file) {
   auto st = detail::make_context(true);
-  if (SSL_CTX_use_certificate_chain_file(st->ctx, cert_file.c_str()) != 1) {
-    detail::throw_tls("TlsContext::server: certificate chain '" + cert_file + "'", "cannot load it");
-  }
-  if (SSL_CTX_use_PrivateKey_file(st->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    detail::throw_tls("TlsContext::server: private key '" + key_file + "'", "cannot load it");
-  }
-  if (SSL_CTX_check_private_key(st->ctx) != 1) {
-    detail::throw_tls("TlsContext::server: '" + key_file + "' does not match '" + cert_file + "'",
-                      "key mismatch");
-  }
+  detail::off_loop([st, cert_file, key_file] {  // (files: off the loop)
+    if (SSL_CTX_use_certificate_chain_file(st->ctx, cert_file.c_str()) != 1) {
+      detail::throw_tls("TlsContext::server: certificate chain '" + cert_file + "'", "cannot load it");
+    }
+    if (SSL_CTX_use_PrivateKey_file(st->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      detail::throw_tls("TlsContext::server: private key '" + key_file + "'", "cannot load it");
+    }
+    if (SSL_CTX_check_private_key(st->ctx) != 1) {
+      detail::throw_tls("TlsContext::server: '" + key_file + "' does not match '" + cert_file + "'",
+                        "key mismatch");
+    }
+  });
   return TlsContext(std::move(st));
 }
 
 TlsContext& TlsContext::load_verify_file(const std::string& path) {
-  if (SSL_CTX_load_verify_locations(s_->ctx, path.c_str(), nullptr) != 1) {
-    detail::throw_tls("TlsContext::load_verify_file: '" + path + "'", "cannot load it");
-  }
+  detail::off_loop([st = s_, path] {
+    if (SSL_CTX_load_verify_locations(st->ctx, path.c_str(), nullptr) != 1) {
+      detail::throw_tls("TlsContext::load_verify_file: '" + path + "'", "cannot load it");
+    }
+  });
   return *this;
 }
 

@@ -46,7 +46,9 @@ struct TlsInfo {
 class SPINDLE_API TlsContext {
  public:
   /// For clients: verifies the server's certificate against the system's CA store and checks
-  /// that it names the host connected to. Throws TlsError (ENOTSUP without TLS support).
+  /// that it names the host connected to. Called from a task, the store is read on the
+  /// thread pool (as every file this class loads), so the loop runs on meanwhile. Throws
+  /// TlsError (ENOTSUP without TLS support), CancelledError.
   /// asyncio: ssl.create_default_context()
   static TlsContext client();
   /// For servers: presents the certificate chain in cert_file (PEM) with the private key in
