@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include "../../fibers/src/loop_core.hpp"
 #include "off_loop.hpp"
@@ -72,6 +73,28 @@ struct ProcessState {
     if (r != 0 && errno != ESRCH) throw_errno(errno, "send_signal to " + program);
   }
 
+  /// Reaps the killed child on a thread of its own: dying takes the kernel a moment (a child
+  /// in the disk's uninterruptible sleep, an unbounded one), and the loop waits for nobody.
+  void reap_elsewhere() {
+    if (pidfd) {
+      const int fd = ::fcntl(pidfd.fd(), F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) throw_errno(errno, "dup of the pidfd of " + program);
+      pidfd.close();
+      std::thread([fd] {
+        pollfd exited{fd, POLLIN, 0};  // (readable once it has exited)
+        retry_eintr([&] { return ::poll(&exited, 1, -1); });
+        siginfo_t info{};
+        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd), &info, WEXITED | WNOHANG);
+        ::close(fd);
+      }).detach();
+    } else {
+      std::thread([pid = pid] {
+        siginfo_t info{};
+        retry_eintr([&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED); });
+      }).detach();
+    }
+  }
+
   ~ProcessState() {
     if (status || pid < 0) return;
     bool running = false;
@@ -83,11 +106,7 @@ struct ProcessState {
     if (!running) return;
     try {
       signal(SIGKILL);
-      if (pidfd) {  // wait for the pidfd to become readable, then reap
-        pollfd exited{pidfd.fd(), POLLIN, 0};
-        retry_eintr([&] { return ::poll(&exited, 1, -1); });
-      }
-      try_reap(true);
+      reap_elsewhere();
     } catch (const std::system_error&) {
     }
     const ExceptionContext ctx{"process " + std::to_string(pid) + " (" + program +
