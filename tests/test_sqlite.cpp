@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -180,6 +181,26 @@ SPINDLE_REALTIME_TEST_CASE(the_loop_runs_while_statements_work) {
   }
   for (auto& t : tasks) t.join();
   BOOST_TEST(*db.query("SELECT count(*), sum(v) FROM n").get(0, 1) == "190");
+}
+
+SPINDLE_REALTIME_TEST_CASE(closing_runs_on_the_thread_pool_not_the_loop) {
+  // A function's destroy callback runs inside sqlite3_close_v2: it says which thread closed.
+  std::thread::id closed_on;
+  auto record = [](void* p) { *static_cast<std::thread::id*>(p) = std::this_thread::get_id(); };
+  auto noop = [](sqlite3_context* c, int, sqlite3_value**) { sqlite3_result_null(c); };
+  for (const bool by_destructor : {false, true}) {
+    closed_on = {};
+    {
+      auto db = sqlite::open(":memory:");
+      BOOST_TEST_REQUIRE(sqlite3_create_function_v2(db.native_handle(), "noop", 0, SQLITE_UTF8,
+                                                    &closed_on, noop, nullptr, nullptr,
+                                                    record) == SQLITE_OK);
+      BOOST_TEST(closed_on == std::thread::id());  // (not yet)
+      if (!by_destructor) db.close();
+    }
+    BOOST_TEST(closed_on != std::thread::id());
+    BOOST_TEST((closed_on != std::this_thread::get_id()), "closed on the loop's thread");
+  }
 }
 
 SPINDLE_REALTIME_TEST_CASE(typed_values_structs_and_conversion_errors) {

@@ -55,7 +55,20 @@ struct Database::Handle {
   Lock order;          // the loop's tasks take turns in arrival order
   db::detail::TaskHold transaction;  // by the task inside transaction()
   ~Handle() {
-    if (db) sqlite3_close_v2(db);
+    if (!db) return;
+    // Closing may write (a WAL checkpoint) and free much: from a task (the last reference
+    // dropped on the loop: Database::close(), ~Database), on the thread pool, the task parked
+    // meanwhile and its cancellation held back. Elsewhere (a pool thread, no loop) here.
+    if (spindle::current_task()) {
+      try {
+        CancelShield shield;
+        to_thread([d = db] { sqlite3_close_v2(d); });
+        return;
+      } catch (...) {
+        // the pool could not take the job (it did not run): close here
+      }
+    }
+    sqlite3_close_v2(db);
   }
 };
 

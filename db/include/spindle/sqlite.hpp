@@ -164,7 +164,8 @@ class SPINDLE_API Database : public db::Queries<Database> {
 
   /// True until closed.
   bool is_open() const noexcept { return static_cast<bool>(h_); }
-  /// Closes the database once statements still running have finished. Idempotent.
+  /// Closes the database once statements still running have finished: from a task, on the
+  /// thread pool (closing may checkpoint the WAL), the task parked meanwhile. Idempotent.
   void close() noexcept;
   /// SQLite's handle, for what this class does not offer (blocking: not from a task).
   sqlite3* native_handle() const noexcept;
