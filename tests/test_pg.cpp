@@ -467,6 +467,49 @@ SPINDLE_REALTIME_TEST_CASE(connect_timeout_is_enforced_without_blocking_the_loop
   ticker.cancel();
 }
 
+SPINDLE_REALTIME_TEST_CASE(an_unanswered_cancel_request_does_not_hold_the_task_past_the_cleanup_bound) {
+  // A proxy in front of the server: the first connection is forwarded, later ones (libpq's
+  // cancel requests) are taken and held unanswered, so PQcancel blocks in its read.
+  using spindle::io::Stream;
+  const int port = std::stoi(tcp_port());
+  int seen = 0;
+  spindle::Event release;
+  auto pump = [](Stream& from, Stream& to) {
+    try {
+      for (std::string b = from.read(); !b.empty(); b = from.read()) to.write(b);
+      to.write_eof();
+    } catch (const std::system_error&) {
+    }
+  };
+  auto proxy = spindle::io::start_server([&](Stream& client) {
+    if (++seen > 1) {
+      release.wait();
+      return;
+    }
+    Stream server = spindle::io::open_connection("127.0.0.1", static_cast<std::uint16_t>(port));
+    spindle::task_group([&](spindle::TaskGroup& g) {
+      g.spawn([&] { pump(client, server); });
+      g.spawn([&] { pump(server, client); });
+    });
+  }, "127.0.0.1", 0);
+  auto conn = pg::connect(tcp_conninfo("127.0.0.1", std::to_string(proxy.port())));
+  const std::string pid = value(conn.query("SELECT pg_backend_pid()"));
+  const auto t0 = spindle::Loop::current().time();
+  BOOST_CHECK_THROW(spindle::with_timeout(100ms, [&] { conn.query("SELECT pg_sleep(60)"); }),
+                    spindle::TimeoutError);
+  // The cancel never reached the server, so the statement could not be drained: past the
+  // cleanup bound (10 s) the connection was given up, however long PQcancel blocks.
+  const double waited = seconds_since(t0);
+  BOOST_TEST(waited > 5.0);
+  BOOST_TEST(waited < 30.0);
+  BOOST_TEST(seen == 2);
+  BOOST_TEST(!conn.is_open());
+  release.set();  // PQcancel returns; its task ends
+  auto other = pg::connect(conninfo());
+  other.query("SELECT pg_terminate_backend($1::int)", pid);
+  proxy.close();
+}
+
 SPINDLE_REALTIME_TEST_CASE(tls_with_sslmode_verifies_the_server) {
   // db_servers.py --tls: the server takes TLS with a certificate for localhost signed by a
   // test CA (SPINDLE_TLS_CA).

@@ -62,20 +62,12 @@ void Connection::Impl::abort_copy_in(const std::string& why, SourceLocation wher
   Impl& i = *this;
   CancelShield shield;
   try {
-    const auto deadline = std::chrono::steady_clock::now() + kCleanupLimit;
+    const Deadline deadline = std::chrono::steady_clock::now() + kCleanupLimit;
     int r;
-    while ((r = PQputCopyEnd(i.conn, why.c_str())) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("end");
-      i.sock->wait_writable(50ms, where);
-    }
+    while ((r = PQputCopyEnd(i.conn, why.c_str())) == 0) i.wait_until(true, deadline, where);
     if (r < 0) throw std::runtime_error("end");
-    with_timeout(kCleanupLimit, [&] {
-      i.flush("copy_in", where);
-      try {
-        i.collect("copy_in", where);
-      } catch (const Error&) {  // the abort we asked for
-      }
-    });
+    i.flush_until(deadline, where);
+    i.drain_until(deadline, where);  // (the error the abort asked for, dropped)
   } catch (...) {
     i.finish();
   }
@@ -87,14 +79,11 @@ void Connection::Impl::abort_copy_out(SourceLocation where) noexcept {
   Impl& i = *this;
   CancelShield shield;
   try {
-    i.send_cancel();
-    with_timeout(kCleanupLimit, [&] {
-      i.skip_copy_out("copy_out", where);
-      try {
-        i.collect("copy_out", where);
-      } catch (const Error&) {  // 57014, the cancel we asked for
-      }
-    });
+    const Deadline deadline = std::chrono::steady_clock::now() + kCleanupLimit;
+    const auto sent = i.send_cancel();
+    i.skip_copy_out("copy_out", where, &deadline);
+    i.drain_until(deadline, where);  // (57014, the cancel we asked for, dropped)
+    Impl::await_cancel(sent, deadline, where);
   } catch (...) {
     i.finish();
   }

@@ -6,6 +6,8 @@
 #include <spindle/errors.hpp>
 #include <spindle/io/wait.hpp>
 #include <spindle/pg.hpp>
+#include <spindle/sleep.hpp>
+#include <spindle/task.hpp>
 #include <spindle/thread.hpp>
 #include <spindle/timeout.hpp>
 
@@ -122,15 +124,67 @@ struct Connection::Impl {
   }
 
   /// Asks the server to cancel what runs on this connection. PQcancel opens a connection of
-  /// its own and blocks, so it runs on the thread pool; a failure is ignored (the caller
-  /// drains with a bound either way).
-  void send_cancel() {
-    if (PGcancel* cancel = PQgetCancel(conn)) {
+  /// its own and blocks (as long as a connect may take, if the server is unreachable), so a
+  /// task of its own runs it on the thread pool; the caller drains meanwhile and, before the
+  /// connection serves again, waits within its bound for the flag returned (set once the
+  /// request was delivered or failed): a late request would cancel the next statement.
+  /// Null if libpq has no cancel object. A failure is ignored.
+  std::shared_ptr<bool> send_cancel() {
+    PGcancel* raw = PQgetCancel(conn);
+    if (!raw) return nullptr;
+    std::shared_ptr<PGcancel> cancel(raw, PQfreeCancel);  // (freed by whoever is last)
+    auto sent = std::make_shared<bool>(false);
+    spawn(TaskOptions{.name = "pg cancel request"}, [cancel, sent] {
       to_thread([cancel] {
         char err[256];
-        PQcancel(cancel, err, sizeof err);
-        PQfreeCancel(cancel);
+        PQcancel(cancel.get(), err, sizeof err);
       });
+      *sent = true;
+    });
+    return sent;
+  }
+
+  // Cleanup after a cancellation runs under a CancelShield, which holds back the timeouts of
+  // with_timeout as well: its waits are bounded by a deadline of their own, and each of
+  // these throws std::runtime_error past it (the caller then closes the connection).
+  using Deadline = std::chrono::steady_clock::time_point;
+
+  /// Parks until the socket is readable (or writable), at most until d.
+  void wait_until(bool write, Deadline d, SourceLocation where) {
+    const auto left = d - std::chrono::steady_clock::now();
+    if (left <= 0s || !(write ? sock->wait_writable(left, where) : sock->wait_readable(left, where))) {
+      throw std::runtime_error("pg cleanup bound");
+    }
+  }
+  /// Sends what libpq has buffered, by d.
+  void flush_until(Deadline d, SourceLocation where) {
+    for (int r; (r = PQflush(conn)) != 0;) {
+      if (r < 0) throw std::runtime_error("flush");
+      wait_until(true, d, where);
+    }
+  }
+  /// Reads and drops results until there are none, by d. A COPY in the middle is not worth
+  /// finishing: thrown, and the connection closed.
+  void drain_until(Deadline d, SourceLocation where) {
+    for (;;) {
+      while (PQisBusy(conn)) {
+        wait_until(false, d, where);
+        if (!PQconsumeInput(conn)) throw std::runtime_error("drain");
+      }
+      PGresult* r = PQgetResult(conn);
+      if (!r) return;
+      const auto st = PQresultStatus(r);
+      PQclear(r);
+      if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+        throw std::runtime_error("copy");
+      }
+    }
+  }
+  /// Waits, polling, until the cancel request `sent` (send_cancel()) was delivered, by d.
+  static void await_cancel(const std::shared_ptr<bool>& sent, Deadline d, SourceLocation where) {
+    while (sent && !*sent) {
+      if (std::chrono::steady_clock::now() >= d) throw std::runtime_error("cancel request");
+      spindle::sleep(2ms, where);
     }
   }
 
@@ -194,8 +248,9 @@ struct Connection::Impl {
     return Result(last.release());
   }
 
-  /// Reads and drops the rows of a COPY ... TO STDOUT.
-  void skip_copy_out(const char* what, SourceLocation where) {
+  /// Reads and drops the rows of a COPY ... TO STDOUT (by *d if given: std::runtime_error
+  /// past it).
+  void skip_copy_out(const char* what, SourceLocation where, const Deadline* d = nullptr) {
     for (;;) {
       char* row = nullptr;
       const int n = PQgetCopyData(conn, &row, 1);
@@ -203,42 +258,27 @@ struct Connection::Impl {
       if (n > 0) continue;
       if (n == -1) return;
       if (n == -2) lost(what);
-      sock->wait_readable(where);
+      if (d) {
+        wait_until(false, *d, where);
+      } else {
+        sock->wait_readable(where);
+      }
       if (!PQconsumeInput(conn)) lost(what);
     }
   }
 
   /// After a cancellation inside a statement: finishes sending it, asks the server to cancel
-  /// it (PQcancel blocks, so it runs on the thread pool), and drains its results, with the
-  /// task's cancellation held back; closes the connection if that takes too long or fails.
-  /// (A stream in single-row mode is cancelled even when rows wait in libpq's buffer:
-  /// `always_cancel`.)
+  /// it, and drains its results, with the task's cancellation held back; closes the
+  /// connection if that takes longer than kCleanupLimit or fails. (A stream in single-row
+  /// mode is cancelled even when rows wait in libpq's buffer: `always_cancel`.)
   void abandon(SourceLocation where, bool always_cancel = false) noexcept {
     CancelShield shield;
-    const auto deadline = std::chrono::steady_clock::now() + kCleanupLimit;
+    const Deadline deadline = std::chrono::steady_clock::now() + kCleanupLimit;
     try {
-      while (PQflush(conn) == 1) {
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
-        sock->wait_writable(50ms, where);
-      }
-      if (always_cancel || PQisBusy(conn)) send_cancel();
-      for (;;) {
-        while (PQisBusy(conn)) {
-          const auto left = deadline - std::chrono::steady_clock::now();
-          if (left <= 0s || !sock->wait_readable(left, where)) {
-            throw std::runtime_error("drain");
-          }
-          if (!PQconsumeInput(conn)) throw std::runtime_error("drain");
-        }
-        PGresult* r = PQgetResult(conn);
-        if (!r) break;
-        const auto st = PQresultStatus(r);
-        PQclear(r);
-        // A COPY in the middle: not worth finishing; the connection is closed.
-        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-          throw std::runtime_error("copy");
-        }
-      }
+      flush_until(deadline, where);
+      const auto sent = always_cancel || PQisBusy(conn) ? send_cancel() : nullptr;
+      drain_until(deadline, where);
+      await_cancel(sent, deadline, where);
     } catch (...) {
       finish();
     }

@@ -21,17 +21,13 @@ PGresult* Connection::Impl::next_result(const char* what, SourceLocation where) 
 void Connection::Impl::abandon_pipeline(SourceLocation where) noexcept {
   Impl& i = *this;
   CancelShield shield;
-  const auto deadline = std::chrono::steady_clock::now() + kCleanupLimit;
+  const Deadline deadline = std::chrono::steady_clock::now() + kCleanupLimit;
   try {
-    while (PQflush(i.conn) == 1) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("flush");
-      i.sock->wait_writable(50ms, where);
-    }
-    i.send_cancel();
+    i.flush_until(deadline, where);
+    const auto sent = i.send_cancel();
     for (;;) {
       while (PQisBusy(i.conn)) {
-        const auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= 0s || !i.sock->wait_readable(left, where)) throw std::runtime_error("drain");
+        i.wait_until(false, deadline, where);
         if (!PQconsumeInput(i.conn)) throw std::runtime_error("drain");
       }
       PGresult* r = PQgetResult(i.conn);
@@ -44,6 +40,7 @@ void Connection::Impl::abandon_pipeline(SourceLocation where) noexcept {
       }
     }
     if (PQexitPipelineMode(i.conn) != 1) throw std::runtime_error("exit");
+    await_cancel(sent, deadline, where);
   } catch (...) {
     i.finish();
   }
