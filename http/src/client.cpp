@@ -1,5 +1,5 @@
 // http::fetch on libcurl's multi interface, driven by the loop: curl's socket callback
-// starts a watcher task per socket and direction (io::wait_readable/wait_writable, then
+// starts a watcher task per socket (an io::FdWaiter for the directions curl asks for, then
 // curl_multi_socket_action), its timer callback becomes a loop timer. A fetch adds its easy
 // handle and parks on an Event that the engine sets when curl reports the transfer done.
 // No thread, no polling. Connections (and HTTP/2 streams) are reused across fetches of the
@@ -15,9 +15,12 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <system_error>
 
 namespace spindle::http {
 namespace {
@@ -41,6 +44,7 @@ class Engine {
   }
   ~Engine() {
     timer_.reset();
+    for (auto& [fd, w] : watches_) drop(*w);
     watches_.clear();
     curl_multi_cleanup(multi_);
   }
@@ -77,42 +81,79 @@ class Engine {
   }
 
  private:
-  /// The tasks watching one socket, one per direction curl asked for.
+  /// What watches one of curl's sockets: one task, parked on an FdWaiter (the fd stays
+  /// registered between waits: no epoll_ctl per wait) for the directions curl asked for.
   struct Watch {
-    std::optional<Task<void>> in, out;
-    ~Watch() {
-      if (in) in->cancel();
-      if (out) out->cancel();
-    }
+    explicit Watch(curl_socket_t fd) : waiter(fd) {}
+    io::FdWaiter waiter;
+    bool in = false, out = false;  // what curl wants
+    bool parked = false;           // the task waits (for waiting_in/out)
+    bool waiting_in = false, waiting_out = false;
+    bool removed = false;
+    std::optional<Task<void>> task;
   };
 
-  Task<void> watch(curl_socket_t fd, bool out) {
-    return spindle::spawn([this, fd, out] {
-      for (;;) {
-        out ? io::wait_writable(fd) : io::wait_readable(fd);
-        act(fd, out ? CURL_CSELECT_OUT : CURL_CSELECT_IN);
+  /// The watcher: waits for what curl wants, lets curl act, again; an interest that changes
+  /// while it waits wakes it (the waiter closed: ECANCELED) to wait anew.
+  void watch(std::shared_ptr<Watch> w, curl_socket_t fd) {
+    while (!w->removed && (w->in || w->out)) {
+      const bool in = w->in, out = w->out;
+      try {
+        w->parked = true;
+        w->waiting_in = in;
+        w->waiting_out = out;
+        struct Unpark {
+          Watch& w;
+          ~Unpark() { w.parked = false; }
+        } unpark{*w};
+        if (in && out) {
+          w->waiter.wait_either();
+        } else if (in) {
+          w->waiter.wait_readable();
+        } else {
+          w->waiter.wait_writable();
+        }
+      } catch (const std::system_error& e) {
+        if (e.code().value() == ECANCELED) continue;  // woken to wait for something else
+        throw;
       }
-    });
+      if (w->removed) return;
+      act(fd, (in ? CURL_CSELECT_IN : 0) | (out ? CURL_CSELECT_OUT : 0));
+    }
+  }
+
+  /// Ends a watch: its task wakes (or finds out when it runs) and leaves.
+  static void drop(Watch& w) noexcept {
+    w.removed = true;
+    w.waiter.close();
+    if (w.task) {
+      w.task->cancel();
+      w.task.reset();  // (the task holds the Watch; this holds no task)
+    }
   }
 
   static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
     auto& e = *static_cast<Engine*>(self);
-    if (what == CURL_POLL_REMOVE) {
-      e.watches_.erase(fd);
+    auto found = e.watches_.find(fd);
+    if (what == CURL_POLL_REMOVE) {  // (before curl closes the fd)
+      if (found != e.watches_.end()) {
+        drop(*found->second);
+        e.watches_.erase(found);
+      }
       return 0;
     }
-    Watch& w = e.watches_[fd];
-    const bool in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
-    const bool out = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
-    if (in && !w.in) w.in = e.watch(fd, false);
-    if (!in && w.in) {
-      w.in->cancel();
-      w.in.reset();
-    }
-    if (out && !w.out) w.out = e.watch(fd, true);
-    if (!out && w.out) {
-      w.out->cancel();
-      w.out.reset();
+    if (found == e.watches_.end()) found = e.watches_.emplace(fd, std::make_shared<Watch>(fd)).first;
+    const std::shared_ptr<Watch>& w = found->second;
+    w->in = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
+    w->out = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
+    if (w->task && w->task->done()) w->task.reset();
+    if (!w->task) {
+      if (w->in || w->out) {
+        w->task = spindle::spawn(spindle::TaskOptions{.name = "http fetch socket"},
+                                 [&e, w, fd] { e.watch(w, fd); });
+      }
+    } else if (w->parked && (w->waiting_in != w->in || w->waiting_out != w->out)) {
+      w->waiter.close();  // wakes it to wait for the new interest (registered afresh)
     }
     return 0;
   }
@@ -134,7 +175,7 @@ class Engine {
   };
 
   CURLM* multi_;
-  std::map<curl_socket_t, Watch> watches_;
+  std::map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::optional<TimerGuard> timer_;
   static thread_local std::unique_ptr<Engine> tls_engine_;
 };

@@ -73,15 +73,17 @@ void EpollReactor::add(FdWatch& w) {
   watches_.push_back(w);
 }
 
-void EpollReactor::add_level(FdWatch& w) {
+void EpollReactor::add_level(FdWatch& w, Interest interest) {
+  std::uint32_t events = 0;
+  if (interest != Interest::write) events |= EPOLLIN | EPOLLRDHUP;
+  if (interest != Interest::read) events |= EPOLLOUT;
   epoll_event ev{};
-  // Nothing asked for yet; one-shot, so even a hang-up (always reported) comes once.
-  ev.events = EPOLLONESHOT;
+  ev.events = events;
   ev.data.ptr = &w;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.fd, &ev) != 0) throw_errno("epoll_ctl(ADD)");
   w.reactor = this;
   w.level = true;
-  w.armed = 0;
+  w.armed = events;
   watches_.push_back(w);
 }
 

@@ -46,10 +46,12 @@ class EpollReactor final : public Reactor {
 
   /// Registers w.fd once, edge-triggered for input and output. Throws std::system_error.
   void add(FdWatch& w);
-  /// Registers w.fd disarmed, for level-triggered waits through arm() (fds whose reads
-  /// spindle does not make: libpq's, curl's). Throws std::system_error (EEXIST if the fd is
-  /// registered already).
-  void add_level(FdWatch& w);
+  /// What a wait is for: input, output, or whichever comes first.
+  enum class Interest { read, write, either };
+  /// Registers w.fd for level-triggered waits through arm() (fds whose reads spindle does
+  /// not make: libpq's, curl's), armed at once for `interest`, what the first wait wants (one
+  /// epoll_ctl, not two). Throws std::system_error (EEXIST if the fd is registered already).
+  void add_level(FdWatch& w, Interest interest);
   /// Asks a level watch to report input (or output), level-triggered: at the next poll if the
   /// fd is ready now. A direction stays armed while tasks keep waiting on it, so the usual
   /// request-answer loop costs no epoll_ctl; poll() disarms a direction that reports with
@@ -63,8 +65,6 @@ class EpollReactor final : public Reactor {
                                    const char* what, SourceLocation where) {
     return wait(w, for_write ? Interest::write : Interest::read, deadline, what, where);
   }
-  /// What a wait is for: input, output, or whichever comes first.
-  enum class Interest { read, write, either };
   /// As wait(w, for_write, ...), for `interest` (with `either`, the one task parks in both
   /// slots and the first event wakes it).
   spindle::detail::WakeReason wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,

@@ -115,18 +115,18 @@ bool FdWaiter::wait(int interest, const Clock::time_point* deadline, const char*
                            std::to_string(fd_));
   }
   if (!watch_ || !watch_->reactor) {
-    // First wait (or the loop that had it ended): register, level-triggered and disarmed. If one of
+    // First wait (or the loop that had it ended): register, level-triggered, armed for it. If one of
     // our sockets holds fd_'s registration, register a dup of it instead.
     watch_ = std::make_unique<detail::FdWatch>();
     watch_->fd = dup_ >= 0 ? dup_ : fd_;
     try {
-      reactor.add_level(*watch_);
+      reactor.add_level(*watch_, which);
     } catch (const std::system_error& e) {
       if (e.code().value() != EEXIST || dup_ >= 0) throw;
       dup_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
       if (dup_ < 0) detail::throw_errno(what);
       watch_->fd = dup_;
-      reactor.add_level(*watch_);
+      reactor.add_level(*watch_, which);
     }
   }
   if (which != Interest::write) reactor.arm(*watch_, false);
