@@ -6,11 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
+#include <spindle/cancel.hpp>
 #include <spindle/io/file.hpp>
 #include <spindle/io/pipe.hpp>
 #include <spindle/thread.hpp>
+#include <stdexcept>
 #include <system_error>
 
+#include "off_loop.hpp"
 #include "syscall.hpp"
 
 namespace spindle::io {
@@ -81,24 +85,68 @@ std::string read_file(const std::string& path) {
 
 void write_file(const std::string& path, std::string_view data) {
   spindle::to_thread([path, d = std::string(data)] {
-    File f(path, O_WRONLY | O_CREAT | O_TRUNC);
-    write_all(f.fd(), d, nullptr, "write_file", path);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("open", path);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    write_all(fd, d, nullptr, "write_file", path);
   });
 }
 
-File::File(const std::string& path, int flags, int mode)
-    : fd_(::open(path.c_str(), flags | O_CLOEXEC, mode)), path_(path) {
-  if (fd_ < 0) fail("open", path);
+namespace detail {
+
+/// An open file's fd, shared by the File and the jobs that use it: closed by the last.
+struct FileFd {
+  int fd = -1;
+  std::string path;
+  ~FileFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace detail
+
+namespace {
+
+/// What runs f(fd) on the thread pool: holds the file while it runs, and lets go of it there,
+/// so that if it is the last holder (the File closed meanwhile) the close happens on the
+/// worker too, not on the loop where the finished job is destroyed.
+template <class F>
+auto on_file(std::shared_ptr<detail::FileFd> file, F f) {
+  return [file = std::move(file), f = std::move(f)]() mutable {
+    struct Release {
+      std::shared_ptr<detail::FileFd>& file;
+      ~Release() { file.reset(); }
+    } release{file};
+    return f(*file);
+  };
 }
 
-File::File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+const detail::FileFd& require(const std::shared_ptr<detail::FileFd>& f, const char* what) {
+  if (!f) throw std::logic_error(std::string("File::") + what + ": the file is closed");
+  return *f;
+}
+
+}  // namespace
+
+File::File(const std::string& path, int flags, int mode) {
+  f_ = detail::off_loop([path, flags, mode] {
+    auto f = std::make_shared<detail::FileFd>();
+    f->path = path;
+    f->fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (f->fd < 0) fail("open", path);
+    return f;
+  });
+}
+
+File::File(File&& o) noexcept = default;
 
 File& File::operator=(File&& o) noexcept {
   if (this != &o) {
     close();
-    fd_ = o.fd_;
-    path_ = std::move(o.path_);
-    o.fd_ = -1;
+    f_ = std::move(o.f_);
   }
   return *this;
 }
@@ -106,39 +154,50 @@ File& File::operator=(File&& o) noexcept {
 File::~File() { close(); }
 
 void File::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  if (!f_) return;
+  std::shared_ptr<detail::FileFd> last = std::move(f_);
+  if (last.use_count() > 1) return;  // a job still uses it: it closes it when done
+  try {
+    CancelShield shield;
+    detail::off_loop(on_file(std::move(last), [](detail::FileFd&) {}));
+  } catch (...) {
+    // the pool could not take it (never ran): `last` closes it here
+  }
 }
 
+int File::fd() const noexcept { return f_ ? f_->fd : -1; }
+
 std::string File::read_at(std::uint64_t offset, std::size_t n) {
-  const int fd = fd_;
-  const std::string path = path_;
-  return spindle::to_thread([fd, path, offset, n] {
+  require(f_, "read_at");
+  return detail::off_loop(on_file(f_, [offset, n](detail::FileFd& f) {
     std::string out(n, '\0');
     std::size_t got = 0;
     while (got < n) {
       const ssize_t r = detail::retry_eintr(
-          [&] { return ::pread(fd, out.data() + got, n - got, static_cast<off_t>(offset + got)); });
-      if (r < 0) fail("read_at", path);
+          [&] { return ::pread(f.fd, out.data() + got, n - got, static_cast<off_t>(offset + got)); });
+      if (r < 0) fail("read_at", f.path);
       if (r == 0) break;
       got += static_cast<std::size_t>(r);
     }
     out.resize(got);
     return out;
-  });
+  }));
 }
 
 void File::write_at(std::uint64_t offset, std::string_view data) {
-  const int fd = fd_;
-  const std::string path = path_;
-  spindle::to_thread(
-      [fd, path, offset, d = std::string(data)] { write_all(fd, d, &offset, "write_at", path); });
+  require(f_, "write_at");
+  detail::off_loop(on_file(f_, [offset, d = std::string(data)](detail::FileFd& f) {
+    write_all(f.fd, d, &offset, "write_at", f.path);
+  }));
 }
 
 std::uint64_t File::size() const {
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) fail("fstat", path_);
-  return static_cast<std::uint64_t>(st.st_size);
+  require(f_, "size");
+  return detail::off_loop(on_file(f_, [](detail::FileFd& f) {
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) fail("fstat", f.path);
+    return static_cast<std::uint64_t>(st.st_size);
+  }));
 }
 
 }  // namespace spindle::io
