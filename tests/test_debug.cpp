@@ -313,6 +313,10 @@ BOOST_AUTO_TEST_CASE(debug_mode_warns_about_a_task_that_runs_too_long) {
   BOOST_TEST(contains(r.message, "hog ran "));
   BOOST_TEST(contains(r.message, " without parking, since it resumed from yield_now at "));
   BOOST_TEST(contains(r.message, "test_debug.cpp:"));
+  // The stack sampled while it blocked names the blocking call: libc's nanosleep.
+  BOOST_TEST(contains(r.message, "; sampled while it ran:\n    at "));
+  BOOST_TEST(contains(r.message, "nanosleep"));
+  BOOST_TEST(contains(r.message, "(libc.so.6)"));
 }
 
 BOOST_AUTO_TEST_CASE(slow_tasks_are_not_reported_outside_debug_mode) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "loop_core.hpp"
+#include "sampler.hpp"
 
 namespace spindle {
 namespace detail {
@@ -85,6 +86,7 @@ void LoopCore::dump_to_stderr() noexcept {
 }
 
 void LoopCore::note_resumed() noexcept {
+  if (sampler_) sampler_->resumed(current_ != nullptr);
   run_started_ = Clock::now();
   resumed_in_ = current_ ? current_->parked_in_ : "";
   resumed_at_ = current_ ? current_->parked_at_ : SourceLocation{};
@@ -92,8 +94,10 @@ void LoopCore::note_resumed() noexcept {
 
 void LoopCore::check_slow(const TaskBase& t) noexcept {
   const auto took = Clock::now() - run_started_;
-  if (took <= slow_callback_) return;
   try {
+    // (asked every time: it also notes that the task stopped running)
+    const std::string frames = sampler_ ? sampler_->parked() : std::string();
+    if (took <= slow_callback_) return;
     std::ostringstream msg;
     msg << t.name() << " ran " << format_duration(took) << " without parking, ";
     if (resumed_in_[0]) {
@@ -102,6 +106,7 @@ void LoopCore::check_slow(const TaskBase& t) noexcept {
     } else {
       msg << "since it started";
     }
+    if (!frames.empty()) msg << "; sampled while it ran:" << frames;
     report(msg.str(), nullptr, &t);
   } catch (...) {
   }

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "loop_core.hpp"
+#include "sampler.hpp"
 #include "signals.hpp"
 
 namespace ctx = boost::context::detail;
@@ -81,9 +82,13 @@ LoopCore::LoopCore(RunOptions opts)
   root_.tsan_fiber = __tsan_get_current_fiber();
 #endif
   tls_current_ = this;
+  if (debug_ && slow_callback_ > Clock::duration::zero()) {
+    sampler_ = std::make_unique<BlockSampler>(slow_callback_);
+  }
 }
 
 LoopCore::~LoopCore() {
+  sampler_.reset();
   stop_taking_messages();
   // Callbacks that never ran (ready, or timers still pending) are dropped, as asyncio
   // drops them when run() closes the loop.

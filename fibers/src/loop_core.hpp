@@ -42,6 +42,8 @@ namespace spindle::detail {
 
 /// A loop callback (call_soon/call_later/done callback). Reference counted: the loop holds a
 /// reference while it is scheduled, each Handle another.
+class BlockSampler;
+
 struct CallbackNode : ReadyNode {
   CallbackNode(LoopCore* l, UniqueFunction<void()> f)
       : ReadyNode(Kind::Callback), loop(l), fn(std::move(f)) {}
@@ -385,6 +387,7 @@ class LoopCore final : public Loop {
   EhGlobals* eh_globals_;
   void* altstack_ = nullptr;  // the overflow handler's alternate stack, if this loop set it
   int dump_slot_ = -1;        // this loop's entry in the dump signal's registry
+  std::unique_ptr<BlockSampler> sampler_;  // debug mode: samples the stack of slow tasks
   unsigned rounds_since_poll_ = 0;
   bool virtual_time_;
   Clock::time_point virtual_now_;

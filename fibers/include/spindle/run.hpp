@@ -29,7 +29,10 @@ struct RunOptions {
   /// warnings, stack use tracking, reports of swallowed cancellations.
   bool debug = false;
   /// In debug mode, a task or callback running longer than this without parking is reported
-  /// (naming the task and where it last resumed). asyncio: loop.slow_callback_duration
+  /// (naming the task and where it last resumed). A task's report also carries its stack,
+  /// sampled while it ran: a watchdog thread interrupts the loop's thread once with the
+  /// signal SIGRTMIN+6 (SA_RESTART; a sleep or poll it interrupts may return EINTR), so the
+  /// call that blocked is named. asyncio: loop.slow_callback_duration
   std::chrono::nanoseconds slow_callback = std::chrono::milliseconds(100);
   /// Measure each task's stack high-water mark exactly (AnyTask::stack_used(), dump_tasks()).
   /// Costs page faults: a reused stack's pages are given back to the kernel first. On in
