@@ -39,6 +39,20 @@ void report(benchmark::State& state, const char* theirs, Rates them, Rates us) {
   state.counters["cpu_ratio"] = us.per_cpu_s / them.per_cpu_s;
 }
 
+/// Runs `python` on the peer script perf/db/SCRIPT with `args`, which prints "done N seconds S
+/// cpu C" (N operations in S seconds of wall time, C of CPU): its rates, or empty with what it
+/// said in `said`.
+std::optional<Rates> run_peer(const std::string& python, const std::string& script,
+                              const std::string& args, std::string& said) {
+  const ProgramRun p = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/" + script + " " + args);
+  std::smatch m;
+  if (!std::regex_search(p.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
+    said = script + " said: " + p.out;
+    return std::nullopt;
+  }
+  return Rates{std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+}
+
 constexpr int kPgScale = 1;  // pgbench_accounts holds 100,000 * scale rows
 
 /// pgbench's tables, once per run.
@@ -138,15 +152,14 @@ void BM_Pg_PoolSelectOnly(benchmark::State& state) {
   const long per_client = 100L * load_seconds();
   Rates asyncpg, pgbench, us;
   for (auto _ : state) {
-    const ProgramRun a = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/asyncpg_select.py " +
-                                    std::to_string(clients) + " " + std::to_string(per_client));
-    std::smatch m;
-    if (!std::regex_search(a.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
-      state.SkipWithError(("asyncpg_select.py said: " + a.out).c_str());
+    std::string said;
+    const auto a = run_peer(python, "asyncpg_select.py",
+                            std::to_string(clients) + " " + std::to_string(per_client), said);
+    if (!a) {
+      state.SkipWithError(said.c_str());
       return;
     }
-    asyncpg = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
-    std::string said;
+    asyncpg = *a;
     const auto p = run_pgbench(conninfo, clients, per_client, said);
     if (!p) {
       state.SkipWithError(said.c_str());
@@ -371,14 +384,14 @@ void BM_Pg_TypedRows(benchmark::State& state) {
       "'name ' || i AS name, (i % 1000)::int4 AS n FROM generate_series(1, $1) i";
   Rates binary, text, asyncpg;
   for (auto _ : state) {
-    const ProgramRun a = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/asyncpg_rows.py " +
-                                    std::to_string(calls) + " " + std::to_string(kRows));
-    std::smatch m;
-    if (!std::regex_search(a.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
-      state.SkipWithError(("asyncpg_rows.py said: " + a.out).c_str());
+    std::string said;
+    const auto a = run_peer(python, "asyncpg_rows.py",
+                            std::to_string(calls) + " " + std::to_string(kRows), said);
+    if (!a) {
+      state.SkipWithError(said.c_str());
       return;
     }
-    asyncpg = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+    asyncpg = *a;
     for (int pass = 0; pass < 2; ++pass) {
       double seconds = 0;
       Rates r = on_client_loop([&] {
@@ -499,15 +512,15 @@ void BM_Redis_PoolSetGet(benchmark::State& state) {
     them = {2.0 * static_cast<double>(n) / p.seconds, 2.0 * static_cast<double>(n) / p.cpu_s};
     // (redis-py is slower: a tenth of the commands takes as long)
     const long py_per_client = std::max(1L, n / clients / 10 / pipeline * pipeline);
-    const ProgramRun py = run_pinned(python + " " + SPINDLE_PERF_DIR "/db/redispy_setget.py " +
-                                     std::to_string(clients) + " " + std::to_string(py_per_client) +
-                                     " " + std::to_string(pipeline));
-    std::smatch m;
-    if (!std::regex_search(py.out, m, std::regex(R"(done (\d+) seconds ([0-9.]+) cpu ([0-9.]+))"))) {
-      state.SkipWithError(("redispy_setget.py said: " + py.out).c_str());
+    std::string said;
+    const auto py = run_peer(python, "redispy_setget.py",
+                             std::to_string(clients) + " " + std::to_string(py_per_client) + " " +
+                                 std::to_string(pipeline), said);
+    if (!py) {
+      state.SkipWithError(said.c_str());
       return;
     }
-    redispy = {std::stod(m[1]) / std::stod(m[2]), std::stod(m[1]) / std::stod(m[3])};
+    redispy = *py;
     us = on_client_loop([&] {
       const long per_task = n / clients;
       spindle::redis::Pool pool("redis://127.0.0.1:" + port, clients);
