@@ -96,6 +96,114 @@ SPINDLE_REALTIME_TEST_CASE(pipelined_requests_are_answered_in_order) {
   BOOST_TEST(all.substr(head).find("HEAD /three") == std::string::npos, all);
 }
 
+namespace {
+
+/// One request framed in a way RFC 9112 settles, and what the server must answer.
+struct FramingCase {
+  const char* rule;     // the RFC's words, shortened
+  const char* request;  // a second, well-formed request follows it on the connection
+  int status;           // 0: served (200), both requests
+};
+
+// RFC 9112 sections 3 (request line, Host), 5 (field syntax), 6 (message body length), 7
+// (transfer codings), each MUST-reject answered with its status and the connection closed, so
+// the request after it is never read as one of its own (request smuggling).
+constexpr FramingCase kFraming[] = {
+    // 6.1, 6.3: Transfer-Encoding
+    {"chunked not the final coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
+    {"a coding the server does not know", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+    {"an unknown coding alone", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n", 400},
+    {"identity is no coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", 400},
+    {"chunked twice, one field", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+    {"chunked twice, two fields", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"Content-Length beside Transfer-Encoding", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    // 6.3: Content-Length
+    {"Content-Length not a number", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400},
+    {"Content-Length negative", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
+    {"Content-Length with a sign", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\nab", 400},
+    {"Content-Length list of different values", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\nab", 400},
+    {"Content-Length fields that differ", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+    // 3.2: Host
+    {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400},
+    {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+    {"an invalid Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+    {"Host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400},
+    {"Host with a bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
+    // 5.1, 5.2, 2.2: fields
+    {"whitespace before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+    {"a bare CR in a value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+    {"an empty field name", "GET / HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", 400},
+    {"a tab inside a field name", "GET / HTTP/1.1\r\nHost: x\r\nX\tA: v\r\n\r\n", 400},
+    // 3: request line
+    {"two spaces in the request line", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"HTTP/2.0 over HTTP/1 framing", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 400},
+    // 7.1: the chunk grammar
+    {"a chunk size that is not hex", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n", 400},
+    {"chunk data without its CRLF", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n", 400},
+    {"a chunk size past 64 bits", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFF\r\nab\r\n0\r\n\r\n", 400},
+    {"chunk lines ended by LF alone", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\n0\n\n", 400},
+    {"a chunk extension without a name", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nab\r\n0\r\n\r\n", 400},
+    // ... and what stays valid
+    {"codings are case-insensitive, with OWS", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n2\r\nab\r\n0\r\n\r\n", 0},
+    {"a Content-Length list of one value", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab", 0},
+    {"HTTP/1.0 needs no Host", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0},
+    {"an empty Host, a port, an IP literal", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 0},
+};
+
+}  // namespace
+
+SPINDLE_REALTIME_TEST_CASE(framing_follows_rfc_9112_and_nothing_is_smuggled) {
+  auto srv = http::serve(echo, "127.0.0.1", 0);
+  for (const FramingCase& c : kFraming) {
+    BOOST_TEST_CONTEXT(c.rule) {
+      Stream conn = raw(srv);
+      conn.write(std::string(c.request) + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+      const std::string all = spindle::with_timeout(5s, [&] {
+        if (c.status != 0) return read_all(conn);
+        // Served: both answers arrive on a connection that stays open.
+        std::string got;
+        while (got.find("GET /smuggled") == std::string::npos) {
+          const std::string part = conn.read();
+          if (part.empty()) break;
+          got += part;
+        }
+        return got;
+      });
+      std::size_t responses = 0;
+      for (std::size_t at = all.find("HTTP/1.1 "); at != std::string::npos; at = all.find("HTTP/1.1 ", at + 1)) {
+        ++responses;
+      }
+      if (c.status == 0) {
+        BOOST_TEST(all.starts_with("HTTP/1.1 200 "), all);
+        BOOST_TEST(responses == 2u, all);
+        BOOST_TEST(all.find("GET /smuggled") != std::string::npos, all);
+      } else {
+        BOOST_TEST(all.starts_with("HTTP/1.1 " + std::to_string(c.status) + " "), all);
+        BOOST_TEST(all.find("Connection: close\r\n") != std::string::npos, all);
+        BOOST_TEST(responses == 1u, all);  // the request after it was never read as one
+      }
+    }
+  }
+}
+
+SPINDLE_REALTIME_TEST_CASE(obs_fold_never_reaches_the_handler) {
+  // 5.2: a server MUST reject a request with obs-fold or replace each fold with SP.
+  auto srv = http::serve([](http::Request& req) { return http::text(std::string(req["X-A"])); },
+                         "127.0.0.1", 0);
+  Stream conn = raw(srv);
+  conn.write("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\nConnection: close\r\n\r\n");
+  const std::string all = read_all(conn);
+  if (all.starts_with("HTTP/1.1 200 ")) {
+    const std::string body = all.substr(all.find("\r\n\r\n") + 4);
+    BOOST_TEST(body.find_first_of("\r\n") == std::string::npos, body);
+    BOOST_TEST(body.starts_with("a"), body);
+    BOOST_TEST(body.ends_with("b"), body);
+  } else {
+    BOOST_TEST(all.starts_with("HTTP/1.1 400 "), all);
+  }
+}
+
 SPINDLE_REALTIME_TEST_CASE(python_http_client_gets_400_413_431_and_the_server_serves_on) {
   http::ServeOptions o;
   o.header_limit = 4096;

@@ -49,6 +49,7 @@
 #include "coarse_clock.hpp"
 #include "connection.hpp"
 #include "exchange.hpp"
+#include "framing.hpp"
 
 namespace spindle::http {
 namespace detail {
@@ -261,6 +262,10 @@ void ServerState::serve_connection(io::Stream& stream) {
     if (ec) {
       if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
       return;
+    }
+    // Framing Beast accepts but RFC 9112 does not: refused, and nothing after it is read.
+    if (const status s = framing_problem(parser.get().base()); s != status::unknown) {
+      return refuse(bs, s);
     }
     // The header is in. Does the route read its body as a stream, or limit it otherwise?
     Request req;
