@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../fibers/src/loop_core.hpp"
 #include "epoll_reactor.hpp"
 #include "socket_state.hpp"
 #include "syscall.hpp"
@@ -220,18 +221,19 @@ void Stream::close() noexcept {
     // Finishing the send must not be interrupted, but a peer that stopped reading must not
     // pin the task either: past the bound the connection is reset.
     auto& state = detail::SocketAccess::state(socket_, "Stream::close");
-    const Clock::time_point deadline = Clock::now() + options_.close_timeout;
-    bool sent = false;
+    const auto* loop = spindle::detail::LoopCore::current_or_null();
+    const Clock::time_point deadline = (loop ? loop->now() : Clock::now()) + options_.close_timeout;
+    bool too_slow = false;
     try {
       CancelShield shield;
       state.deadline = &deadline;
       flush(0, SourceLocation::current());
-      sent = true;
+    } catch (const std::system_error& e) {
+      too_slow = e.code().value() == ETIMEDOUT;  // (others: the peer is gone, or no loop)
     } catch (...) {
-      // the peer is gone or too slow: nothing more to deliver
     }
     state.deadline = nullptr;
-    if (!sent) {
+    if (too_slow) {
       const linger reset{1, 0};  // close() sends RST and drops what the kernel holds
       ::setsockopt(state.watch.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
       out_.clear();
