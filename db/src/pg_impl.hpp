@@ -150,11 +150,14 @@ struct Connection::Impl {
   using Deadline = std::chrono::steady_clock::time_point;
 
   /// Parks until the socket is readable (or writable), at most until d.
+  /// (Waiting to send is wait_to_send's wait, bounded: room to write or input, which is
+  /// consumed, since the server may be blocked writing to us.)
   void wait_until(bool write, Deadline d, SourceLocation where) {
     const auto left = d - std::chrono::steady_clock::now();
-    if (left <= 0s || !(write ? sock->wait_writable(left, where) : sock->wait_readable(left, where))) {
+    if (left <= 0s || !(write ? sock->wait_either(left, where) : sock->wait_readable(left, where))) {
       throw std::runtime_error("pg cleanup bound");
     }
+    if (write && !PQconsumeInput(conn)) throw std::runtime_error("pg cleanup: connection lost");
   }
   /// Sends what libpq has buffered, by d.
   void flush_until(Deadline d, SourceLocation where) {
