@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <spindle_test.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -157,6 +159,74 @@ BOOST_AUTO_TEST_CASE(dump_tasks_lists_state_site_time_parked_and_stack) {
   BOOST_TEST(contains(dump, "late: scheduled (not started)"));
   BOOST_TEST(!contains(dump, "fresh"));  // finished tasks are not listed
   BOOST_CHECK_THROW(spindle::dump_tasks(std::cout), std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(stats_counts_tasks_by_state_and_call_timers_switches_and_stacks) {
+  spindle::LoopStats before, during, after;
+  spindle::run(
+      [&] {
+        before = spindle::stats();
+        spindle::Lock lock;
+        spindle::Event never;
+        lock.lock();
+        std::vector<spindle::Task<void>> tasks;
+        for (int i = 0; i < 3; ++i) tasks.push_back(spindle::spawn([] { spindle::sleep(1h); }));
+        tasks.push_back(spindle::spawn([&] { lock.lock(); lock.unlock(); }));
+        tasks.push_back(spindle::spawn([&] { never.wait(); }));
+        auto fresh = spindle::spawn([] {});
+        spindle::yield_now();  // the five park; `fresh` finishes
+        auto late = spindle::spawn([] {});
+        during = spindle::stats();
+        lock.unlock();
+        for (auto& t : tasks) t.cancel();
+        for (auto& t : tasks) BOOST_CHECK_THROW(t.join(), spindle::CancelledError);
+        late.join();
+        fresh.join();
+        after = spindle::stats();
+      },
+      spindle_test::virtual_time());
+  BOOST_TEST(before.tasks_alive == 1u);  // the main task
+  BOOST_TEST(before.tasks_parked == 0u);
+  BOOST_TEST(during.loop_index == 0u);
+  BOOST_TEST(during.tasks_alive == 7u);  // main, five parked, late
+  BOOST_TEST(during.tasks_parked == 5u);
+  BOOST_TEST(during.tasks_ready == 1u);  // late, not started
+  BOOST_TEST(during.tasks_started == 8u);
+  BOOST_TEST(during.tasks_finished == 1u);  // fresh
+  std::map<std::string, std::size_t> by_call(during.parked_by_call.begin(),
+                                             during.parked_by_call.end());
+  BOOST_TEST(by_call.size() == 3u);
+  BOOST_TEST(by_call["sleep"] == 3u);
+  BOOST_TEST(by_call["Lock::lock"] == 1u);
+  BOOST_TEST(by_call["Event::wait"] == 1u);
+  BOOST_TEST(during.timers == 3u);  // the three sleeps
+  BOOST_TEST(during.switches > before.switches);
+  BOOST_TEST(during.stacks_in_use == 7u);
+  BOOST_TEST(during.stack_bytes_mapped >= 7u * 128 * 1024);
+  BOOST_TEST(during.stack_bytes_touched > 0u);
+  BOOST_TEST(during.stack_bytes_touched <= during.stack_bytes_mapped);
+  BOOST_TEST(after.tasks_alive == 1u);
+  BOOST_TEST(after.tasks_parked == 0u);
+  BOOST_TEST(after.timers == 0u);
+  BOOST_TEST(after.tasks_finished == 7u);
+  BOOST_TEST(after.stacks_in_use == 1u);
+  BOOST_TEST(after.stacks_cached >= 6u);
+  BOOST_CHECK_THROW(spindle::stats(), std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(stats_of_each_loop_of_a_group_through_call_on) {
+  std::vector<spindle::LoopStats> seen(2);
+  spindle::run_threads(2, [&](unsigned index) {
+    if (index != 0) {
+      spindle::sleep(50ms);
+      return;
+    }
+    for (const spindle::LoopRef& l : spindle::loops())
+      seen[l.index()] = spindle::call_on(l, [] { return spindle::stats(); });
+  });
+  BOOST_TEST(seen[0].loop_index == 0u);
+  BOOST_TEST(seen[1].loop_index == 1u);
+  BOOST_TEST(seen[1].tasks_parked >= 1u);  // its main, asleep
 }
 
 BOOST_AUTO_TEST_CASE(stack_use_is_exact_when_tracked) {

@@ -337,4 +337,74 @@ SPINDLE_REALTIME_TEST_CASE(a_cancellation_crosses_beasts_frames_and_the_bytes_st
   BOOST_TEST((ec == boost::asio::error::eof));
 }
 
+namespace {
+
+/// The value of the sample `series` (name and labels, as written) in a Prometheus text, or -1.
+double sample(const std::string& text, const std::string& series) {
+  const std::string line_start = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    if (line.starts_with(line_start)) return std::stod(line.substr(line_start.size()));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return -1;
+}
+
+}  // namespace
+
+SPINDLE_REALTIME_TEST_CASE(metrics_serves_loop_and_server_counters_for_prometheus) {
+  http::Router app;
+  app.get("/metrics", http::metrics());
+  app.get("/ok", [] { return std::string("ok"); });
+  app.get("/fail", []() -> std::string { throw http::HttpError(http::status::conflict, "no"); });
+  auto srv = http::serve(std::move(app), "127.0.0.1", 0);
+  auto scrape = [&] {
+    auto [status, out] = run({"curl", "-s", "-D", "/dev/stderr", url(srv, "/metrics")});
+    BOOST_TEST(status == 0);
+    return out;
+  };
+  const std::string before = scrape();
+  auto [s1, ok] = run({"curl", "-s", url(srv, "/ok"), url(srv, "/ok"), url(srv, "/fail")});
+  BOOST_TEST(s1 == 0);
+  BOOST_TEST(ok.starts_with("okok"));
+  Stream idle = raw(srv);  // open while the next scrape counts
+  idle.write("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(idle.read_until("ok").ends_with("ok"));
+  auto sleeper = spindle::spawn([] { spindle::sleep(1h); });
+  spindle::yield_now();
+  const std::string after = scrape();
+  BOOST_TEST_MESSAGE(after);
+  for (const char* family : {"spindle_tasks", "spindle_switches_total", "spindle_http_requests_total",
+                             "spindle_stack_resident_bytes", "process_open_fds"}) {
+    BOOST_TEST(after.find(std::string("# TYPE ") + family + " ") != std::string::npos, family);
+  }
+  const auto delta = [&](const std::string& series) {
+    return sample(after, series) - sample(before, series);
+  };
+  BOOST_TEST(delta("spindle_http_requests_total{loop=\"0\"}") == 5);  // 3, the raw one, a scrape
+  BOOST_TEST(delta("spindle_http_responses_total{loop=\"0\",code=\"2xx\"}") == 4);
+  BOOST_TEST(delta("spindle_http_responses_total{loop=\"0\",code=\"4xx\"}") == 1);
+  BOOST_TEST(delta("spindle_http_connections_total{loop=\"0\"}") == 3);  // curl, raw, the scrape
+  BOOST_TEST(sample(after, "spindle_http_connections_open{loop=\"0\"}") >= 2);  // raw + the scrape
+  BOOST_TEST(sample(after, "spindle_tasks_parked{loop=\"0\",call=\"sleep\"}") >= 1);
+  BOOST_TEST(sample(after, "spindle_tasks{loop=\"0\"}") >= 4);  // main, server, connections, sleeper
+  BOOST_TEST(delta("spindle_switches_total{loop=\"0\"}") > 0);
+  BOOST_TEST(sample(after, "process_open_fds") >= 3);
+  BOOST_TEST(sample(after, "process_resident_memory_bytes") > 1e6);
+  sleeper.cancel();
+}
+
+BOOST_AUTO_TEST_CASE(metrics_text_has_a_sample_per_loop_of_a_group) {
+  std::string text;
+  spindle::run_threads(2, [&](unsigned index) {
+    if (index == 1) return spindle::sleep(100ms);
+    text = http::metrics_text();
+  });
+  BOOST_TEST(sample(text, "spindle_tasks{loop=\"0\"}") >= 1);
+  BOOST_TEST(sample(text, "spindle_tasks{loop=\"1\"}") >= 1);
+  BOOST_TEST(sample(text, "spindle_tasks_parked{loop=\"1\",call=\"sleep\"}") == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

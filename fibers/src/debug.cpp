@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <ostream>
 #include <sstream>
+#include <string_view>
+#include <tuple>
 
 #include "loop_core.hpp"
 #include "sampler.hpp"
@@ -126,7 +129,44 @@ void LoopCore::canary_overwritten(const ExecContext& c) noexcept {
   std::abort();
 }
 
+LoopStats LoopCore::stats() {
+  LoopStats s;
+  s.loop_index = index_;
+  s.tasks_alive = live_count_;
+  std::map<std::string_view, std::size_t> parked;
+  live_.for_each([&](const TaskBase& t) {
+    switch (t.state_) {
+      case TaskBase::State::Ready:
+      case TaskBase::State::Scheduled:
+        ++s.tasks_ready;
+        break;
+      case TaskBase::State::Parked:
+        ++s.tasks_parked;
+        ++parked[t.parked_in_];
+        break;
+      default:
+        break;
+    }
+  });
+  s.parked_by_call.reserve(parked.size());
+  for (const auto& [call, n] : parked) s.parked_by_call.emplace_back(std::string(call), n);
+  s.tasks_started = next_task_id_ - 1;
+  s.tasks_finished = finish_count_;
+  s.switches = switches_;
+  s.timers = timers_.size();
+  s.io_waits = io_waiters_;
+  s.to_thread_jobs = jobs_;
+  if (workers_) std::tie(s.pool_threads, s.pool_threads_idle) = workers_->threads_and_idle();
+  s.stacks_in_use = pool_.in_use();
+  s.stacks_cached = pool_.cached();
+  s.stack_bytes_mapped = pool_.mapped();
+  s.stack_bytes_touched = pool_.resident();
+  return s;
+}
+
 }  // namespace detail
+
+LoopStats stats() { return detail::LoopCore::require().stats(); }
 
 void dump_tasks(std::ostream& out) {
   detail::LoopCore& loop = detail::LoopCore::require();

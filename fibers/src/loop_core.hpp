@@ -30,6 +30,7 @@
 #include <spindle/reactor.hpp>
 #include <spindle/run.hpp>
 #include <spindle/source_location.hpp>
+#include <spindle/stats.hpp>
 #include <string>
 #include <vector>
 
@@ -311,6 +312,7 @@ class LoopCore final : public Loop {
     if (!to.fctx) [[unlikely]]
       to.fctx = make_task_context(to);
     running_ = &to;
+    ++switches_;
     // The C++ runtime keeps the caught-exception stack and std::uncaught_exceptions() per
     // thread; each fiber needs its own, or a task parked inside a catch block would
     // rethrow another task's exception.
@@ -366,6 +368,8 @@ class LoopCore final : public Loop {
     return {t.ctx_.stack_lo, t.ctx_.stack_size, t.ctx_.canary};
   }
   StackPool& pool() noexcept { return pool_; }
+  /// stats() of this loop (loop thread only).
+  LoopStats stats();
 
  private:
   /// Gives t's stack back to the pool (recording its high-water mark when tracked).
@@ -417,6 +421,7 @@ class LoopCore final : public Loop {
   Clock::time_point spin_until_{};  // messages came lately: spin when idle until then
   std::unique_ptr<ThreadPool> workers_;
   std::uint64_t finish_count_ = 0;
+  std::uint64_t switches_ = 0;
 };
 
 }  // namespace spindle::detail

@@ -239,6 +239,27 @@ std::size_t StackPool::used(const Stack& s) const noexcept {
   return 0;
 }
 
+std::size_t StackPool::mapped() const noexcept {
+  std::size_t n = 0;
+  for (const Chunk& c : chunks_) n += c.len;
+  return n;
+}
+
+std::size_t StackPool::resident() const noexcept {
+  std::size_t n = 0;
+  std::vector<unsigned char> vec;
+  try {
+    for (const Chunk& c : chunks_) {
+      vec.resize(c.len / page_);
+      if (::mincore(c.base, c.len, vec.data()) != 0) return 0;
+      for (unsigned char v : vec) n += v & 1;
+    }
+  } catch (...) {
+    return 0;  // out of memory for the vector
+  }
+  return n * page_;
+}
+
 std::size_t stacks_in_use() noexcept { return StackPool::local().in_use(); }
 std::size_t stacks_cached() noexcept { return StackPool::local().cached(); }
 

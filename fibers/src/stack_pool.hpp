@@ -59,6 +59,11 @@ class StackPool {
   /// How many stacks were carved with each protection.
   std::size_t carved(GuardMode m) const noexcept { return carved_[static_cast<int>(m)]; }
   std::size_t page_size() const noexcept { return page_; }
+  /// Bytes of address space mapped for stacks (guard pages included).
+  std::size_t mapped() const noexcept;
+  /// Bytes of those mappings that are resident (mincore, one call per chunk); 0 if the
+  /// kernel cannot tell.
+  std::size_t resident() const noexcept;
 
  private:
   struct SizeClass {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <spindle/detail/unique_function.hpp>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace spindle::detail {
@@ -25,6 +26,11 @@ class ThreadPool {
   /// Queues job; starts a worker if none is idle and the limit allows.
   /// Throws std::system_error if no thread can be started and none exists.
   void submit(UniqueFunction<void()> job);
+  /// Worker threads started, and how many of them wait for a job.
+  std::pair<std::size_t, std::size_t> threads_and_idle() {
+    std::lock_guard lock(mutex_);
+    return {threads_.size(), idle_};
+  }
 
  private:
   void work();

@@ -2,6 +2,8 @@
 // take it over from inside the handler. Private to spindle-http.
 #pragma once
 
+#include <cstdint>
+
 #include <spindle/context_var.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/io/stream.hpp>
@@ -25,5 +27,16 @@ struct Connection {
 /// The connection of the handler running in this task (set by the server for each
 /// connection task; null elsewhere).
 ContextVar<Connection*>& current_connection();
+
+/// What http::serve did on this thread's loop, for http::metrics(): plain counters, as
+/// each loop has its own (read on the loop's thread through call_on).
+struct ServerCounters {
+  std::uint64_t connections_total = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t requests_total = 0;
+  std::uint64_t responses[6] = {};  // by class: [1] 1xx ... [5] 5xx, [0] anything else
+  void count_response(unsigned code) noexcept { ++responses[code >= 100 && code < 600 ? code / 100 : 0]; }
+};
+ServerCounters& server_counters() noexcept;
 
 }  // namespace spindle::http::detail

@@ -106,6 +106,7 @@ bool within(Clock::duration d, F f) {
 
 /// Answers `code` and ends the connection.
 void refuse(BeastStream& s, status code) {
+  server_counters().count_response(static_cast<unsigned>(code));
   Response r = text(std::string(beast_http::obsolete_reason(code)) + "\n", code);
   r.set(field::date, http_date_now());
   r.keep_alive(false);
@@ -211,17 +212,27 @@ namespace {
 bool send_response(io::Stream& stream, const Response& res, bool with_body);
 }
 
+ServerCounters& server_counters() noexcept {
+  static constinit thread_local ServerCounters counters;
+  return counters;
+}
+
 void ServerState::serve_connection(io::Stream& stream) {
   Connection conn(&stream, spindle::current_task());
   connections.insert(&conn);
+  ServerCounters& counters = server_counters();
+  ++counters.connections_total;
+  ++counters.connections_open;
   struct Leave {
     ServerState* s;
     Connection* c;
+    ServerCounters& counters;
     ~Leave() {
       if (c->idle_timer) c->idle_timer->cancel();
       s->connections.erase(c);
+      --counters.connections_open;
     }
-  } leave{this, &conn};
+  } leave{this, &conn, counters};
   watch_idle(conn, options.idle_timeout);
   auto token = current_connection().set(&conn);
   BeastStream bs(stream);
@@ -304,7 +315,9 @@ void ServerState::serve_connection(io::Stream& stream) {
     }
     req.set_exchange(&ex);
     ++served;
+    ++counters.requests_total;
     Response res = respond(handler, req);
+    counters.count_response(res.result_int());
     if (conn.upgraded) return;  // a WebSocket's connection now: it closes as the handler ends
     bool keep = req.keep_alive() && !closing &&
                 (options.max_requests_per_connection == 0 ||

@@ -19,6 +19,7 @@
 #include <spindle/semaphore.hpp>
 #include <spindle/sleep.hpp>
 #include <spindle/source_location.hpp>
+#include <spindle/stats.hpp>
 #include <spindle/task.hpp>
 #include <spindle/task_group.hpp>
 #include <spindle/thread.hpp>

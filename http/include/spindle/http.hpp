@@ -11,6 +11,7 @@
 #include <spindle/http/beast_stream.hpp>
 #include <spindle/http/client.hpp>
 #include <spindle/http/errors.hpp>
+#include <spindle/http/metrics.hpp>
 #include <spindle/http/middleware.hpp>
 #include <spindle/http/request.hpp>
 #include <spindle/http/router.hpp>

@@ -1,0 +1,206 @@
+// http::metrics(): spindle::stats() of every loop, the server counters and the process's
+// memory, fds and CPU time in the Prometheus text exposition format (0.0.4).
+#include <spindle/http/metrics.hpp>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <spindle/loops.hpp>
+#include <spindle/stats.hpp>
+#include <string_view>
+#include <vector>
+
+#include "connection.hpp"
+
+namespace spindle::http {
+
+namespace {
+
+/// One loop's numbers, taken on its thread.
+struct Sample {
+  LoopStats loop;
+  detail::ServerCounters server;
+};
+
+Sample take_sample() { return {spindle::stats(), detail::server_counters()}; }
+
+/// Writes Prometheus families: a HELP and TYPE line, then the samples.
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  /// `name{labels} value`; labels is `key="value",...` (escaped already) or empty.
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    char buf[32];
+    // Integers print exactly (%.17g would too, but "12" reads better than "12.0").
+    const auto whole = static_cast<std::int64_t>(value);
+    if (static_cast<double>(whole) == value) {
+      std::snprintf(buf, sizeof buf, " %lld\n", static_cast<long long>(whole));
+    } else {
+      std::snprintf(buf, sizeof buf, " %.17g\n", value);
+    }
+    out_ += buf;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+/// A label value as the format escapes it (backslash, quote, newline).
+std::string escape(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string loop_label(const Sample& s) { return "loop=\"" + std::to_string(s.loop.loop_index) + '"'; }
+
+/// A per-loop family: one sample per loop of what `get` reads.
+template <class Get>
+void per_loop(Exposition& e, const std::vector<Sample>& samples, std::string_view name,
+              std::string_view type, std::string_view help, Get get) {
+  e.family(name, type, help);
+  for (const Sample& s : samples) e.sample(name, loop_label(s), static_cast<double>(get(s)));
+}
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] != '.') ++n;
+    }
+    ::closedir(d);
+    if (n > 0) --n;  // the directory's own fd
+  }
+  return n;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::string render(const std::vector<Sample>& samples) {
+  Exposition e;
+  per_loop(e, samples, "spindle_tasks", "gauge", "Tasks alive (started, not finished).",
+           [](const Sample& s) { return s.loop.tasks_alive; });
+  per_loop(e, samples, "spindle_tasks_ready", "gauge", "Tasks queued to run.",
+           [](const Sample& s) { return s.loop.tasks_ready; });
+  e.family("spindle_tasks_parked", "gauge", "Tasks parked, by the blocking call they are in.");
+  for (const Sample& s : samples) {
+    for (const auto& [call, n] : s.loop.parked_by_call) {
+      e.sample("spindle_tasks_parked", loop_label(s) + ",call=\"" + escape(call) + '"',
+               static_cast<double>(n));
+    }
+  }
+  per_loop(e, samples, "spindle_tasks_started_total", "counter", "Tasks started.",
+           [](const Sample& s) { return s.loop.tasks_started; });
+  per_loop(e, samples, "spindle_tasks_finished_total", "counter", "Tasks finished.",
+           [](const Sample& s) { return s.loop.tasks_finished; });
+  per_loop(e, samples, "spindle_switches_total", "counter", "Context switches.",
+           [](const Sample& s) { return s.loop.switches; });
+  per_loop(e, samples, "spindle_timers", "gauge", "Pending timers (sleeps, timeouts, call_later).",
+           [](const Sample& s) { return s.loop.timers; });
+  per_loop(e, samples, "spindle_io_waits", "gauge", "Tasks parked for I/O in the reactor.",
+           [](const Sample& s) { return s.loop.io_waits; });
+  per_loop(e, samples, "spindle_to_thread_jobs", "gauge", "to_thread() calls in flight.",
+           [](const Sample& s) { return s.loop.to_thread_jobs; });
+  e.family("spindle_pool_threads", "gauge", "Threads of the loop's to_thread pool, busy or idle.");
+  for (const Sample& s : samples) {
+    e.sample("spindle_pool_threads", loop_label(s) + ",state=\"busy\"",
+             static_cast<double>(s.loop.pool_threads - s.loop.pool_threads_idle));
+    e.sample("spindle_pool_threads", loop_label(s) + ",state=\"idle\"",
+             static_cast<double>(s.loop.pool_threads_idle));
+  }
+  e.family("spindle_stacks", "gauge", "Fiber stacks, held by tasks or cached for reuse.");
+  for (const Sample& s : samples) {
+    e.sample("spindle_stacks", loop_label(s) + ",state=\"in_use\"",
+             static_cast<double>(s.loop.stacks_in_use));
+    e.sample("spindle_stacks", loop_label(s) + ",state=\"cached\"",
+             static_cast<double>(s.loop.stacks_cached));
+  }
+  per_loop(e, samples, "spindle_stack_mapped_bytes", "gauge", "Address space mapped for stacks.",
+           [](const Sample& s) { return s.loop.stack_bytes_mapped; });
+  per_loop(e, samples, "spindle_stack_resident_bytes", "gauge", "Stack memory resident (touched).",
+           [](const Sample& s) { return s.loop.stack_bytes_touched; });
+  per_loop(e, samples, "spindle_http_connections_open", "gauge", "HTTP connections open.",
+           [](const Sample& s) { return s.server.connections_open; });
+  per_loop(e, samples, "spindle_http_connections_total", "counter", "HTTP connections accepted.",
+           [](const Sample& s) { return s.server.connections_total; });
+  per_loop(e, samples, "spindle_http_requests_total", "counter", "HTTP requests handled.",
+           [](const Sample& s) { return s.server.requests_total; });
+  e.family("spindle_http_responses_total", "counter", "HTTP responses, by status class.");
+  static constexpr const char* kClass[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (const Sample& s : samples) {
+    for (int c = 0; c < 6; ++c) {
+      e.sample("spindle_http_responses_total",
+               loop_label(s) + ",code=\"" + kClass[c] + '"',
+               static_cast<double>(s.server.responses[c]));
+    }
+  }
+  e.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  e.sample("process_resident_memory_bytes", "", static_cast<double>(resident_bytes()));
+  e.family("process_open_fds", "gauge", "Number of open file descriptors.");
+  e.sample("process_open_fds", "", static_cast<double>(open_fds()));
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  e.family("process_cpu_seconds_total", "counter", "Total user and system CPU time in seconds.");
+  e.sample("process_cpu_seconds_total", "", seconds(ru.ru_utime) + seconds(ru.ru_stime));
+  return e.take();
+}
+
+}  // namespace
+
+std::string metrics_text() {
+  std::vector<Sample> samples;
+  const unsigned here = current_loop_index();
+  for (const LoopRef& l : loops()) {
+    samples.push_back(l.index() == here ? take_sample() : call_on(l, [] { return take_sample(); }));
+  }
+  return render(samples);
+}
+
+std::function<Response(Request&)> metrics() {
+  return [](Request&) {
+    Response res(status::ok, 11);
+    res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = metrics_text();
+    return res;
+  };
+}
+
+}  // namespace spindle::http
