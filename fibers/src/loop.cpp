@@ -85,9 +85,11 @@ LoopCore::LoopCore(RunOptions opts)
   if (debug_ && slow_callback_ > Clock::duration::zero()) {
     sampler_ = std::make_unique<BlockSampler>(slow_callback_);
   }
+  debug_register();  // last: a constructor that throws leaves nothing registered
 }
 
 LoopCore::~LoopCore() {
+  debug_unregister();
   sampler_.reset();
   stop_taking_messages();
   // Callbacks that never ran (ready, or timers still pending) are dropped, as asyncio

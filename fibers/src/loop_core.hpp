@@ -368,6 +368,12 @@ class LoopCore final : public Loop {
     return {t.ctx_.stack_lo, t.ctx_.stack_size, t.ctx_.canary};
   }
   StackPool& pool() noexcept { return pool_; }
+  /// The registry of live loops gdb's extension walks (debug_layout.cpp): the newest first.
+  void debug_register() noexcept;
+  void debug_unregister() noexcept;
+  LoopCore* debug_next_ = nullptr;
+  LoopCore* debug_prev_ = nullptr;
+  std::int32_t debug_tid_ = 0;  // the thread the loop runs on
   /// stats() of this loop (loop thread only).
   LoopStats stats();
 
