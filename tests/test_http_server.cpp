@@ -2,6 +2,8 @@
 // streams: keep-alive, pipelining, chunked uploads, 100-continue, HTTP/1.0, HEAD, limits
 // (400, 413, 431), timeouts (408, idle), the handler's exception (500), graceful close; and
 // BeastStream: a CancelledError crossing Beast's frames.
+#include <sys/socket.h>
+
 #include <spindle/http.hpp>
 #include <spindle_test.hpp>
 
@@ -394,6 +396,35 @@ SPINDLE_REALTIME_TEST_CASE(metrics_serves_loop_and_server_counters_for_prometheu
   BOOST_TEST(sample(after, "process_open_fds") >= 3);
   BOOST_TEST(sample(after, "process_resident_memory_bytes") > 1e6);
   sleeper.cancel();
+}
+
+SPINDLE_REALTIME_TEST_CASE(serve_connection_serves_a_socketpair_until_close_or_idle) {
+  int fds[2];
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  Stream server_end(spindle::io::Socket::adopt(fds[0]));
+  Stream client(spindle::io::Socket::adopt(fds[1]));
+  http::Router app;
+  app.get("/hi/{who}", [](std::string who) { return "hi " + who; });
+  auto served = spindle::spawn([&] {
+    http::serve_connection(server_end, std::move(app));
+    server_end.close();  // the caller's to close
+  });
+  client.write("GET /hi/ann HTTP/1.1\r\nHost: x\r\n\r\nGET /hi/bob HTTP/1.1\r\nHost: x\r\n"
+               "Connection: close\r\n\r\n");
+  const std::string all = spindle::with_timeout(5s, [&] { return read_all(client); });
+  BOOST_TEST(all.find("hi ann") != std::string::npos, all);
+  BOOST_TEST(all.find("hi bob") != std::string::npos, all);
+  BOOST_TEST(served.done());  // Connection: close ended it
+
+  // An idle connection ends quietly at the idle timeout: the caller's task is not cancelled.
+  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  Stream idle_server(spindle::io::Socket::adopt(fds[0]));
+  Stream idle_client(spindle::io::Socket::adopt(fds[1]));
+  http::ServeOptions options;
+  options.idle_timeout = 200ms;
+  spindle::with_timeout(5s, [&] { http::serve_connection(idle_server, http::Handler(echo), options); });
+  spindle::sleep(1ms);  // no cancellation is left pending on this task
+  BOOST_TEST(spindle::current_task().cancelling() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_text_has_a_sample_per_loop_of_a_group) {

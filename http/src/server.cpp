@@ -65,6 +65,7 @@ struct ServerState {
   ServeOptions options;
   std::optional<io::Server> io;
   bool closing = false;
+  std::size_t idle_closed = 0;  // connections the idle timer cancelled
   std::unordered_set<Connection*> connections;
 
   void serve_connection(io::Stream& stream);
@@ -81,6 +82,7 @@ void ServerState::watch_idle(Connection& c, Clock::duration in) {
     const Clock::duration waited =
         c.waiting ? coarse_now() - c.idle_since - coarse_tick() : Clock::duration{};
     if (waited >= options.idle_timeout) {
+      ++idle_closed;
       c.task.cancel("idle for " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                       options.idle_timeout).count()) + " s");
     } else {
@@ -438,6 +440,36 @@ Server serve(Router app, std::string_view host, std::uint16_t port, ServeOptions
   st->router = std::move(app);
   st->options = std::move(options);
   return detail::start(std::move(st), host, port);
+}
+
+namespace {
+/// Serves the one connection in the calling task. The idle timer ends it by cancelling that
+/// task, as it ends a server's connection task; that cancellation is the connection's end
+/// here, not the caller's, so it is taken back.
+void serve_one(detail::ServerState& st, io::Stream& stream) {
+  try {
+    st.serve_connection(stream);
+  } catch (const CancelledError&) {
+    if (st.idle_closed == 0) throw;
+    spindle::current_task().uncancel();
+  }
+}
+}  // namespace
+
+void serve_connection(io::Stream& stream, Handler handler, ServeOptions options) {
+  detail::ServerState st;
+  st.handler = std::move(handler);
+  st.options = std::move(options);
+  serve_one(st, stream);
+}
+
+void serve_connection(io::Stream& stream, Router app, ServeOptions options) {
+  app.freeze();
+  detail::ServerState st;
+  st.handler = [app](Request& req) { return app(req); };
+  st.router = std::move(app);
+  st.options = std::move(options);
+  serve_one(st, stream);
 }
 
 }  // namespace spindle::http

@@ -239,4 +239,8 @@ class SPINDLE_API Router {
 SPINDLE_API Server serve(Router app, std::string_view host, std::uint16_t port,
                          ServeOptions options = {});
 
+/// serve_connection() for an application: one connection already open, served in the calling
+/// task as serve(app, ...) serves each of its own. Throws as serve_connection(Handler, ...).
+SPINDLE_API void serve_connection(io::Stream& stream, Router app, ServeOptions options = {});
+
 }  // namespace spindle::http

@@ -5,6 +5,7 @@
 #include <spindle/detail/unique_function.hpp>
 #include <spindle/http/request.hpp>
 #include <spindle/io/address.hpp>
+#include <spindle/io/stream.hpp>
 #include <spindle/io/tls.hpp>
 #include <spindle/loop.hpp>
 #include <spindle/source_location.hpp>
@@ -102,5 +103,13 @@ using Handler = spindle::detail::UniqueFunction<Response(Request&)>;
 /// listen), TlsError. (asyncio users reach for aiohttp's web.run_app or FastAPI.)
 SPINDLE_API Server serve(Handler handler, std::string_view host, std::uint16_t port,
                          ServeOptions options = {});
+
+/// Serves HTTP/1.1 on one connection that is already open (accepted elsewhere, one end of a
+/// socketpair, a socket handed over by systemd or inetd), in the calling task, exactly as
+/// serve() serves each of its connections, until the client closes it or a response ends it
+/// (Connection: close, a framing error). The stream stays open; closing it is the caller's.
+/// Throws CancelledError; std::logic_error outside a task. asyncio users:
+/// loop.connect_accepted_socket()
+SPINDLE_API void serve_connection(io::Stream& stream, Handler handler, ServeOptions options = {});
 
 }  // namespace spindle::http
