@@ -18,6 +18,7 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,18 @@ SPINDLE_REALTIME_TEST_CASE(framing_follows_rfc_9112_and_nothing_is_smuggled) {
   }
 }
 
+// Found by tests/fuzz/fuzz_http_server: a HEAD request refused for its framing got the
+// refusal's body, which no response to HEAD may carry.
+SPINDLE_REALTIME_TEST_CASE(a_refused_head_request_gets_the_header_alone) {
+  auto srv = http::serve(echo, "127.0.0.1", 0);
+  Stream conn = raw(srv);
+  conn.write("HEAD / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  const std::string all = spindle::with_timeout(5s, [&] { return read_all(conn); });
+  BOOST_TEST(all.starts_with("HTTP/1.1 400 "), all);
+  BOOST_TEST(all.find("Content-Length: 12\r\n") != std::string::npos, all);  // "Bad Request\n"
+  BOOST_TEST(all.ends_with("\r\n\r\n"), all);
+}
+
 SPINDLE_REALTIME_TEST_CASE(obs_fold_never_reaches_the_handler) {
   // 5.2: a server MUST reject a request with obs-fold or replace each fold with SP.
   auto srv = http::serve([](http::Request& req) { return http::text(std::string(req["X-A"])); },
@@ -253,6 +266,37 @@ SPINDLE_REALTIME_TEST_CASE(a_handler_that_throws_gets_500_and_is_reported) {
   BOOST_TEST(out == "Internal Server Error\n 500|fine 200|");
   BOOST_TEST_REQUIRE(reports.size() == 1u);
   BOOST_TEST(reports[0] == "http handler failed: database on fire");
+}
+
+// Found by tests/fuzz/fuzz_http_server (corpus/http_server/body-cut-short): a client that
+// ended its connection in the middle of a streamed body got a 500, and the loop's exception
+// handler a "handler failed" report, for what was the client's doing.
+SPINDLE_REALTIME_TEST_CASE(a_client_gone_mid_body_gets_400_and_is_not_reported) {
+  std::vector<std::string> reports;
+  spindle::Loop::current().set_exception_handler(
+      [&](const spindle::ExceptionContext& c) { reports.push_back(c.message); });
+  bool disconnected = false;
+  http::Router app;
+  app.put("/upload", [&](http::Request& req) {
+    char buf[64];
+    try {
+      while (req.body_stream().read_some(buf) > 0) {
+      }
+    } catch (const http::ClientDisconnected& e) {
+      disconnected = true;  // a std::system_error too
+      BOOST_TEST(e.code().value() == ECONNRESET);
+      throw;
+    }
+    return std::string("whole");
+  }, {.stream_body = true});
+  auto srv = http::serve(std::move(app), "127.0.0.1", 0);
+  Stream c = raw(srv);
+  c.write("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  c.write_eof();
+  const std::string all = spindle::with_timeout(5s, [&] { return read_all(c); });
+  BOOST_TEST(all.starts_with("HTTP/1.1 400 "), all);
+  BOOST_TEST(disconnected);
+  BOOST_TEST(reports.empty(), (reports.empty() ? "" : reports[0]));
 }
 
 SPINDLE_REALTIME_TEST_CASE(idle_and_slow_clients_are_timed_out) {

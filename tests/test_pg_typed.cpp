@@ -719,6 +719,16 @@ BOOST_AUTO_TEST_CASE(malformed_binary_cells_are_conversion_errors_not_crashes) {
   BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1}), 1007), BadCell);
   BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0, 0, 0, 9}), 1007), BadCell);
   BOOST_CHECK_THROW(decode_binary<std::vector<int>>(cell({0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 23}), 1007), BadCell);
+  // Found by tests/fuzz/fuzz_db_values (corpus/db_values/huge-dimensions): dimensions that
+  // promise a billion elements were reserved before the data was read (gigabytes, then
+  // std::bad_alloc); now they must fit in what the cell holds first.
+  const std::string huge = cell({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0x40, 0, 0, 0, 0, 0, 0, 1});
+  BOOST_CHECK_THROW(decode_binary<std::vector<int>>(huge + one, 1007), BadCell);
+  const std::string wide = cell({0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 23, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1});
+  BOOST_CHECK_THROW(decode_binary<std::vector<std::vector<int>>>(wide + one, 1007), BadCell);
+  BOOST_CHECK_THROW(decode_binary<std::vector<std::vector<int>>>(wide, 1007), BadCell);
+  const std::string empty = cell({0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1});
+  BOOST_TEST(decode_binary<std::vector<std::vector<int>>>(empty, 1007).empty());
 }
 
 SPINDLE_REALTIME_TEST_CASE(the_statement_cache_keeps_the_most_recently_used) {

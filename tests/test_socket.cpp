@@ -71,6 +71,17 @@ BOOST_AUTO_TEST_CASE(bad_strings_throw_invalid_argument_naming_the_input) {
   }
 }
 
+// Found by tests/fuzz/fuzz_address (corpus/address/nul-in-unix-path): a path holding a NUL
+// was accepted, and printed (and bound) as the shorter path before the NUL.
+BOOST_AUTO_TEST_CASE(a_unix_path_with_a_nul_is_refused_an_abstract_name_keeps_it) {
+  using namespace std::string_view_literals;
+  BOOST_CHECK_THROW(Address::parse("unix:/run\0.sock"sv), std::invalid_argument);
+  BOOST_CHECK_THROW(Address::unix_path("/run\0.sock"sv), std::invalid_argument);
+  const Address abstract = Address::parse("unix:@a\0b"sv);
+  BOOST_TEST(abstract.to_string() == "unix:@a\0b"sv);
+  BOOST_TEST((Address::parse(abstract.to_string()) == abstract));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sockets)

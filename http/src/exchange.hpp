@@ -42,11 +42,17 @@ class Exchange {
 /// ("http handler failed: what()").
 Response internal_error(const std::exception& e);
 
-/// Calls handler(req); an exception becomes internal_error(). CancelledError passes.
+/// The 400 for a request whose client went away in the middle of its body: not reported.
+Response client_disconnected();
+
+/// Calls handler(req); an exception becomes internal_error(), ClientDisconnected a quiet
+/// client_disconnected(). CancelledError passes.
 template <class H>
 Response respond(H& handler, Request& req) {
   try {
     return handler(req);
+  } catch (const ClientDisconnected&) {
+    return client_disconnected();
   } catch (const std::exception& e) {
     return internal_error(e);
   }

@@ -3,6 +3,8 @@
 // the errors handlers throw.
 #include <spindle/http/request.hpp>
 
+#include <cerrno>
+
 #include <boost/beast/http/status.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/url/parse.hpp>
@@ -21,6 +23,9 @@ std::string detail_text(const boost::json::value& detail) {
 }
 
 }  // namespace
+
+ClientDisconnected::ClientDisconnected(const std::string& what)
+    : std::system_error(ECONNRESET, std::generic_category(), what) {}
 
 HttpError::HttpError(boost::beast::http::status code, boost::json::value detail, Headers headers)
     : std::runtime_error(

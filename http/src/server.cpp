@@ -106,13 +106,15 @@ bool within(Clock::duration d, F f) {
   }
 }
 
-/// Answers `code` and ends the connection.
-void refuse(BeastStream& s, status code) {
+/// Answers `code` and ends the connection. A HEAD request (`head`, once its header is known)
+/// gets the header alone, as every response to HEAD.
+void refuse(BeastStream& s, status code, bool head = false) {
   server_counters().count_response(static_cast<unsigned>(code));
   Response r = text(std::string(beast_http::obsolete_reason(code)) + "\n", code);
   r.set(field::date, http_date_now());
   r.keep_alive(false);
   r.prepare_payload();
+  if (head) r.body().clear();  // Content-Length stays: what a GET would have got
   boost::system::error_code ec;
   beast_http::write(s, r, ec);
   if (ec) return;  // the peer is gone already
@@ -189,11 +191,7 @@ class ParserBody final : public BodyReader {
       if (ec && status_for(ec) == status::bad_request) {
         throw HttpError(status::bad_request, "malformed request body: " + ec.message());
       }
-      if (ec) {
-        const bool os = ec.category() == boost::system::generic_category();
-        throw std::system_error(os ? ec.value() : ECONNRESET, std::generic_category(),
-                                "reading the request body: " + ec.message());
-      }
+      if (ec) throw ClientDisconnected("reading the request body: " + ec.message());
     }
     return got;
   }
@@ -277,8 +275,9 @@ void ServerState::serve_connection(io::Stream& stream) {
       return;
     }
     // Framing Beast accepts but RFC 9112 does not: refused, and nothing after it is read.
+    const bool head = parser.get().method() == verb::head;
     if (const status s = framing_problem(parser.get().base()); s != status::unknown) {
-      return refuse(bs, s);
+      return refuse(bs, s, head);
     }
     // The header is in. Does the route read its body as a stream, or limit it otherwise?
     Request req;
@@ -293,15 +292,15 @@ void ServerState::serve_connection(io::Stream& stream) {
     }
     if (!parser.is_done()) {
       if (const auto len = parser.content_length(); len && *len > body_limit) {
-        return refuse(bs, status::payload_too_large);  // before the client sends it
+        return refuse(bs, status::payload_too_large, head);  // before the client sends it
       }
       if (!stream_body) {
         if (expects_continue(parser.get().base())) send_continue(stream);
         if (!within(options.body_timeout, [&] { beast_http::read(bs, buffer, parser, ec); })) {
-          return refuse(bs, status::request_timeout);
+          return refuse(bs, status::request_timeout, head);
         }
         if (ec) {
-          if (const status s = status_for(ec); s != status::unknown) refuse(bs, s);
+          if (const status s = status_for(ec); s != status::unknown) refuse(bs, s, head);
           return;
         }
       }
@@ -372,6 +371,12 @@ void stamp(Response& res, const ServeOptions& options) {
   if (!options.server_header.empty() && res.find(field::server) == res.end()) {
     res.set(field::server, options.server_header);
   }
+}
+
+Response client_disconnected() {
+  Response r = text("the connection ended in the middle of the request body\n", status::bad_request);
+  r.keep_alive(false);
+  return r;
 }
 
 Response internal_error(const std::exception& e) {

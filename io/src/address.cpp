@@ -55,6 +55,11 @@ Address Address::unix_path(std::string_view path) {
   auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
   if (path.empty()) bad(path, "is an empty Unix socket path");
   if (path.size() >= sizeof(un->sun_path)) bad(path, "is too long for a Unix socket path");
+  // A path is a C string to the kernel: a NUL would cut it short (an abstract name, being
+  // counted, may hold one).
+  if (path[0] != '@' && path.find('\0') != std::string_view::npos) {
+    bad(path, "holds a NUL byte, which a Unix socket path cannot");
+  }
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.data(), path.size());
   if (path[0] == '@') un->sun_path[0] = '\0';  // abstract namespace

@@ -1,4 +1,5 @@
-// The errors a web handler throws to answer with a status: HttpError, ValidationError.
+// The errors a web handler throws to answer with a status (HttpError, ValidationError), and
+// the one a request body's reader throws when the client goes away (ClientDisconnected).
 #pragma once
 
 #include <spindle/detail/config.hpp>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -45,6 +47,16 @@ class SPINDLE_API HttpError : public std::runtime_error {
   boost::beast::http::status code_;
   boost::json::value detail_;
   Headers headers_;
+};
+
+/// Thrown by a request's body_stream() reads when the client closes or resets the connection
+/// before the body's end. A handler may let it pass: the server then answers 400 if the
+/// client still listens, closes the connection, and does not report it as a handler failure
+/// (it is the client's doing). A std::system_error (ECONNRESET), so code that catches those
+/// keeps working. Starlette: ClientDisconnect
+class SPINDLE_API ClientDisconnected : public std::system_error {
+ public:
+  explicit ClientDisconnected(const std::string& what);
 };
 
 /// One reason a request was refused, in FastAPI's shape: where (`loc`, e.g. ["query",

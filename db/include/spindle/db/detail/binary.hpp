@@ -67,6 +67,7 @@ class Wire {
     return out;
   }
   bool done() const noexcept { return s_.empty(); }
+  std::size_t left() const noexcept { return s_.size(); }
 
  private:
   std::string_view s_;
@@ -278,6 +279,17 @@ struct Binary<std::vector<T>> {  // ndim, flags, element type, (size, lower boun
       dims.push_back(w.take<std::int32_t>());
       w.take<std::int32_t>();  // lower bound
       if (dims.back() < 0) bad("an array dimension of negative size");
+    }
+    // Sizes come from the wire: before anything is allocated for them, the elements they
+    // promise must fit in what is left (each takes at least its 4-byte length).
+    std::size_t total = 1;
+    for (const std::int32_t d : dims) {
+      total *= static_cast<std::size_t>(d);
+      if (total > w.left() / 4) bad("an array whose dimensions promise more elements than it holds");
+    }
+    if (total == 0) {  // a dimension of size 0: no elements
+      if (!w.done()) bad("bytes after the array's elements");
+      return {};
     }
     auto out = read_elements<std::vector<T>>(w, dims, 0, element);
     if (!w.done()) bad("bytes after the array's elements");
