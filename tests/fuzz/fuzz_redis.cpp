@@ -178,7 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (whole[place]->type != o.type) fail("a reply out of its place (type)");
       if (!o.text.empty() && whole[place]->str != o.text) fail("a reply out of its place (text)");
     } else if (place < whole.size() && whole[place]->type == redis::Reply::Type::Error) {
-      if (o.text.find(whole[place]->str) == std::string::npos) fail("an error reply out of its place");
+      // (what() is a C string: an error's text counts up to a NUL it may hold)
+      const std::string& text = whole[place]->str;
+      if (o.text.find(text.substr(0, text.find('\0'))) == std::string::npos) fail("an error reply out of its place");
     } else if (place < whole.size()) {
       // redis::Error without an error reply in its place: only once the stream has ended or
       // broken, never while a good reply is there.
