@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <spindle/db/detail/binary.hpp>
 #include <spindle/db/detail/text.hpp>
 #include <string>
@@ -26,7 +27,13 @@ void text_case(const std::optional<std::string_view>& cell, dd::Dialect d, bool 
   try {
     const T v = dd::decode<T>(cell, d);
     if (!round_trip) return;
-    const std::optional<std::string> text = db::to_text(db::to_value(v));
+    db::Value written;
+    try {
+      written = db::to_value(v);
+    } catch (const std::out_of_range&) {
+      return;  // a value no parameter can carry (a uint64 past INT64_MAX): to_value says so
+    }
+    const std::optional<std::string> text = db::to_text(written);
     const T again = dd::decode<T>(text ? std::optional<std::string_view>(*text) : std::nullopt, d);
     if (!(again == v)) {
       std::fprintf(stderr, "%s: [%.*s] reads back as something else from [%s]\n",
