@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <spindle/loops.hpp>
 #include <spindle/stats.hpp>
 #include <string_view>
@@ -84,12 +85,29 @@ std::string escape(std::string_view v) {
 
 std::string loop_label(const Sample& s) { return "loop=\"" + std::to_string(s.loop.loop_index) + '"'; }
 
-/// A per-loop family: one sample per loop of what `get` reads.
-template <class Get>
-void per_loop(Exposition& e, const std::vector<Sample>& samples, std::string_view name,
-              std::string_view type, std::string_view help, Get get) {
+/// A per-loop family whose samples are one number each.
+struct Family {
+  const char* name;
+  const char* type;
+  const char* help;
+  std::uint64_t (*get)(const Sample&);
+};
+
+/// A per-loop family split by one label: `key="value"` for each value, its number from get.
+struct Split {
+  const char* value;
+  std::uint64_t (*get)(const Sample&);
+};
+void split_family(Exposition& e, const std::vector<Sample>& samples, std::string_view name,
+                  std::string_view type, std::string_view help, std::string_view key,
+                  std::initializer_list<Split> splits) {
   e.family(name, type, help);
-  for (const Sample& s : samples) e.sample(name, loop_label(s), static_cast<double>(get(s)));
+  for (const Sample& s : samples) {
+    for (const Split& x : splits) {
+      e.sample(name, loop_label(s) + "," + std::string(key) + "=\"" + x.value + '"',
+               static_cast<double>(x.get(s)));
+    }
+  }
 }
 
 std::size_t open_fds() {
@@ -113,10 +131,25 @@ std::size_t resident_bytes() {
 
 std::string render(const std::vector<Sample>& samples) {
   Exposition e;
-  per_loop(e, samples, "spindle_tasks", "gauge", "Tasks alive (started, not finished).",
-           [](const Sample& s) { return s.loop.tasks_alive; });
-  per_loop(e, samples, "spindle_tasks_ready", "gauge", "Tasks queued to run.",
-           [](const Sample& s) { return s.loop.tasks_ready; });
+  static constexpr Family kFamilies[] = {
+      {"spindle_tasks", "gauge", "Tasks alive (started, not finished).", [](const Sample& s) -> std::uint64_t { return s.loop.tasks_alive; }},
+      {"spindle_tasks_ready", "gauge", "Tasks queued to run.", [](const Sample& s) -> std::uint64_t { return s.loop.tasks_ready; }},
+      {"spindle_tasks_started_total", "counter", "Tasks started.", [](const Sample& s) -> std::uint64_t { return s.loop.tasks_started; }},
+      {"spindle_tasks_finished_total", "counter", "Tasks finished.", [](const Sample& s) -> std::uint64_t { return s.loop.tasks_finished; }},
+      {"spindle_switches_total", "counter", "Context switches.", [](const Sample& s) -> std::uint64_t { return s.loop.switches; }},
+      {"spindle_timers", "gauge", "Pending timers (sleeps, timeouts, call_later).", [](const Sample& s) -> std::uint64_t { return s.loop.timers; }},
+      {"spindle_io_waits", "gauge", "Tasks parked for I/O in the reactor.", [](const Sample& s) -> std::uint64_t { return s.loop.io_waits; }},
+      {"spindle_to_thread_jobs", "gauge", "to_thread() calls in flight.", [](const Sample& s) -> std::uint64_t { return s.loop.to_thread_jobs; }},
+      {"spindle_stack_mapped_bytes", "gauge", "Address space mapped for stacks.", [](const Sample& s) -> std::uint64_t { return s.loop.stack_bytes_mapped; }},
+      {"spindle_stack_resident_bytes", "gauge", "Stack memory resident (touched).", [](const Sample& s) -> std::uint64_t { return s.loop.stack_bytes_touched; }},
+      {"spindle_http_connections_open", "gauge", "HTTP connections open.", [](const Sample& s) { return s.server.connections_open; }},
+      {"spindle_http_connections_total", "counter", "HTTP connections accepted.", [](const Sample& s) { return s.server.connections_total; }},
+      {"spindle_http_requests_total", "counter", "HTTP requests handled.", [](const Sample& s) { return s.server.requests_total; }},
+  };
+  for (const Family& f : kFamilies) {
+    e.family(f.name, f.type, f.help);
+    for (const Sample& s : samples) e.sample(f.name, loop_label(s), static_cast<double>(f.get(s)));
+  }
   e.family("spindle_tasks_parked", "gauge", "Tasks parked, by the blocking call they are in.");
   for (const Sample& s : samples) {
     for (const auto& [call, n] : s.loop.parked_by_call) {
@@ -124,51 +157,22 @@ std::string render(const std::vector<Sample>& samples) {
                static_cast<double>(n));
     }
   }
-  per_loop(e, samples, "spindle_tasks_started_total", "counter", "Tasks started.",
-           [](const Sample& s) { return s.loop.tasks_started; });
-  per_loop(e, samples, "spindle_tasks_finished_total", "counter", "Tasks finished.",
-           [](const Sample& s) { return s.loop.tasks_finished; });
-  per_loop(e, samples, "spindle_switches_total", "counter", "Context switches.",
-           [](const Sample& s) { return s.loop.switches; });
-  per_loop(e, samples, "spindle_timers", "gauge", "Pending timers (sleeps, timeouts, call_later).",
-           [](const Sample& s) { return s.loop.timers; });
-  per_loop(e, samples, "spindle_io_waits", "gauge", "Tasks parked for I/O in the reactor.",
-           [](const Sample& s) { return s.loop.io_waits; });
-  per_loop(e, samples, "spindle_to_thread_jobs", "gauge", "to_thread() calls in flight.",
-           [](const Sample& s) { return s.loop.to_thread_jobs; });
-  e.family("spindle_pool_threads", "gauge", "Threads of the loop's to_thread pool, busy or idle.");
-  for (const Sample& s : samples) {
-    e.sample("spindle_pool_threads", loop_label(s) + ",state=\"busy\"",
-             static_cast<double>(s.loop.pool_threads - s.loop.pool_threads_idle));
-    e.sample("spindle_pool_threads", loop_label(s) + ",state=\"idle\"",
-             static_cast<double>(s.loop.pool_threads_idle));
-  }
-  e.family("spindle_stacks", "gauge", "Fiber stacks, held by tasks or cached for reuse.");
-  for (const Sample& s : samples) {
-    e.sample("spindle_stacks", loop_label(s) + ",state=\"in_use\"",
-             static_cast<double>(s.loop.stacks_in_use));
-    e.sample("spindle_stacks", loop_label(s) + ",state=\"cached\"",
-             static_cast<double>(s.loop.stacks_cached));
-  }
-  per_loop(e, samples, "spindle_stack_mapped_bytes", "gauge", "Address space mapped for stacks.",
-           [](const Sample& s) { return s.loop.stack_bytes_mapped; });
-  per_loop(e, samples, "spindle_stack_resident_bytes", "gauge", "Stack memory resident (touched).",
-           [](const Sample& s) { return s.loop.stack_bytes_touched; });
-  per_loop(e, samples, "spindle_http_connections_open", "gauge", "HTTP connections open.",
-           [](const Sample& s) { return s.server.connections_open; });
-  per_loop(e, samples, "spindle_http_connections_total", "counter", "HTTP connections accepted.",
-           [](const Sample& s) { return s.server.connections_total; });
-  per_loop(e, samples, "spindle_http_requests_total", "counter", "HTTP requests handled.",
-           [](const Sample& s) { return s.server.requests_total; });
-  e.family("spindle_http_responses_total", "counter", "HTTP responses, by status class.");
-  static constexpr const char* kClass[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-  for (const Sample& s : samples) {
-    for (int c = 0; c < 6; ++c) {
-      e.sample("spindle_http_responses_total",
-               loop_label(s) + ",code=\"" + kClass[c] + '"',
-               static_cast<double>(s.server.responses[c]));
-    }
-  }
+  split_family(e, samples, "spindle_pool_threads", "gauge",
+               "Threads of the loop's to_thread pool, busy or idle.", "state",
+               {{"busy", [](const Sample& s) -> std::uint64_t { return s.loop.pool_threads - s.loop.pool_threads_idle; }},
+                {"idle", [](const Sample& s) -> std::uint64_t { return s.loop.pool_threads_idle; }}});
+  split_family(e, samples, "spindle_stacks", "gauge",
+               "Fiber stacks, held by tasks or cached for reuse.", "state",
+               {{"in_use", [](const Sample& s) -> std::uint64_t { return s.loop.stacks_in_use; }},
+                {"cached", [](const Sample& s) -> std::uint64_t { return s.loop.stacks_cached; }}});
+  split_family(e, samples, "spindle_http_responses_total", "counter",
+               "HTTP responses, by status class.", "code",
+               {{"1xx", [](const Sample& s) { return s.server.responses[1]; }},
+                {"2xx", [](const Sample& s) { return s.server.responses[2]; }},
+                {"3xx", [](const Sample& s) { return s.server.responses[3]; }},
+                {"4xx", [](const Sample& s) { return s.server.responses[4]; }},
+                {"5xx", [](const Sample& s) { return s.server.responses[5]; }},
+                {"other", [](const Sample& s) { return s.server.responses[0]; }}});
   e.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
   e.sample("process_resident_memory_bytes", "", static_cast<double>(resident_bytes()));
   e.family("process_open_fds", "gauge", "Number of open file descriptors.");
