@@ -2,8 +2,8 @@
 # parked one, in a live process or a core dump.
 #
 #   (gdb) spindle tasks        every task of every loop: id, loop, state, name, site, stack
-#   (gdb) spindle bt ID        the backtrace of task ID (a parked or ready task's own stack;
-#                              for the running task, its thread's)
+#   (gdb) spindle bt [LOOP.]ID the backtrace of task ID (of loop LOOP: ids count per loop):
+#                              a parked or ready task's own stack; the running one's thread
 #
 # gdb loads this file by itself beside libspindle.so.N (installed as
 # libspindle.so.<version>-gdb.py, where gdb's auto-load safe-path allows it) or by
@@ -259,20 +259,28 @@ class SpindleTasks(gdb.Command):
 
 
 class SpindleBt(gdb.Command):
-    """Print the backtrace of spindle task ID (see `spindle tasks`): spindle bt ID."""
+    """Print the backtrace of a spindle task (see `spindle tasks`): spindle bt [LOOP.]ID.
+Task ids count per loop: with several loops, LOOP.ID names the task ID of loop LOOP."""
 
     def __init__(self):
         super().__init__("spindle bt", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
+        text = arg.strip()
         try:
-            wanted = int(arg.strip())
+            loop, _, wanted = text.rpartition(".")
+            loop = int(loop) if loop else None
+            wanted = int(wanted)
         except ValueError:
-            raise SpindleError("usage: spindle bt ID (a task id from `spindle tasks`)")
+            raise SpindleError("usage: spindle bt [LOOP.]ID (a task id from `spindle tasks`)")
         layout = Layout()
-        task = next((t for t in all_tasks(layout) if t.id == wanted), None)
-        if task is None:
-            raise SpindleError("spindle: no unfinished task has id %d" % wanted)
+        found = [t for t in all_tasks(layout) if t.id == wanted and (loop is None or t.loop_index == loop)]
+        if not found:
+            raise SpindleError("spindle: no unfinished task has id %s" % text)
+        if len(found) > 1:
+            raise SpindleError("spindle: loops %s each have a task %d: say which, as spindle bt LOOP.%d" % (
+                " and ".join(str(t.loop_index) for t in found), wanted, wanted))
+        task = found[0]
         gdb.write("task %d (%s), %s\n" % (task.id, task.name, task.state))
         if task.state == "running":
             thread = next((th for th in gdb.selected_inferior().threads() if th.ptid[1] == task.tid), None)

@@ -100,6 +100,20 @@ with tempfile.TemporaryDirectory() as tmp:
             print(dead)
             check_session("the kernel's core", dead, ids)
 
+# Two loops: every loop's tasks are listed, and ids (which count per loop) are told apart.
+with tempfile.TemporaryDirectory() as tmp:
+    both = gdb(["--args", target, "--loops"], ["run", "spindle tasks", "spindle bt 1.2", "spindle bt 2", "kill"])
+    print(both)
+    check("6 tasks" in both, "loops: `spindle tasks` counts the tasks of both loops", both)
+    check(re.search(r"^2\s+loop 1\s+parked\s+far-away\s+in sleep at \S*target\.cpp:\d+", both, re.M) is not None,
+          "loops: loop 1's task is listed", both)
+    check(re.search(r"^2\s+loop 0\s+parked\s+order-taker", both, re.M) is not None, "loops: loop 0's tasks are listed", both)
+    section = both.split("task 2 (far-away), parked", 1)
+    check(len(section) == 2 and re.search(r"in [^\n]*\bwait_far_away\b", section[1]) is not None,
+          "loops: `spindle bt 1.2` names wait_far_away", both)
+    check("spindle: loops 0 and 1 each have a task 2: say which, as spindle bt LOOP.2" in both,
+          "loops: an id on two loops is refused, naming them", both)
+
 if failures:
     for f in failures:
         print("FAILED:", f)

@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -31,18 +32,44 @@ volatile int sink;
   sink = 2;
 }
 
+[[gnu::noinline]] void wait_far_away() {
+  spindle::sleep(std::chrono::hours(1));
+  sink = 3;
+}
+
+/// The scene: three tasks parked in the user's functions, then the stop.
+void scene(bool abort_now) {
+  spindle::Queue<int> orders;
+  spindle::Lock vault;
+  vault.lock();
+  auto taker = spindle::spawn(spindle::TaskOptions{.name = "order-taker"}, [&] { take_orders(orders); });
+  auto guard = spindle::spawn(spindle::TaskOptions{.name = "guard"}, [&] { guard_the_vault(vault); });
+  auto napper = spindle::spawn(spindle::TaskOptions{.name = "napper"}, [] { nap(); });
+  spindle::yield_now();  // each parks
+  if (abort_now) std::abort();  // a core dump
+  std::raise(SIGTRAP);          // the debugger looks now
+  orders.put_nowait(1);
+  vault.unlock();
+  napper.cancel();
+  taker.join();
+  guard.join();
+}
+
 }  // namespace
 
-// Usage: gdb_target [--abort] [--mprotect]
+// Usage: gdb_target [--abort] [--mprotect] [--loops]
 //   --abort     dump core (RLIMIT_CORE raised) instead of stopping with SIGTRAP
 //   --mprotect  mprotect guard pages instead of MADV_GUARD_INSTALL ones (gcore cannot read
 //               stacks with those: ptrace reads of a guard page fail, and gdb drops the chunk)
+//   --loops     two loops (run_threads): loop 1 has a task "far-away" parked in wait_far_away
 int main(int argc, char** argv) {
-  bool abort_now = false;
+  bool abort_now = false, loops = false;
   spindle::RunOptions options;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--abort") == 0) {
       abort_now = true;
+    } else if (std::strcmp(argv[i], "--loops") == 0) {
+      loops = true;
     } else if (std::strcmp(argv[i], "--mprotect") == 0) {
       options.stack_guard = spindle::StackGuard::Mprotect;
     } else {
@@ -54,21 +81,29 @@ int main(int argc, char** argv) {
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     ::setrlimit(RLIMIT_CORE, &unlimited);
   }
-  spindle::run([&] {
-    spindle::Queue<int> orders;
-    spindle::Lock vault;
-    vault.lock();
-    auto taker = spindle::spawn(spindle::TaskOptions{.name = "order-taker"}, [&] { take_orders(orders); });
-    auto guard = spindle::spawn(spindle::TaskOptions{.name = "guard"}, [&] { guard_the_vault(vault); });
-    auto napper = spindle::spawn(spindle::TaskOptions{.name = "napper"}, [] { nap(); });
-    spindle::yield_now();  // each parks
-    if (abort_now) std::abort();  // a core dump
-    std::raise(SIGTRAP);          // the debugger looks now
-    orders.put_nowait(1);
-    vault.unlock();
-    napper.cancel();
-    taker.join();
-    guard.join();
-  }, std::move(options));
+  if (loops) {
+    spindle::ThreadsOptions threads;
+    threads.run = std::move(options);
+    spindle::Task<void>* far_task = nullptr;
+    std::atomic<bool> far_parked{false};
+    spindle::run_threads(2, [&](unsigned index) {
+      if (index == 1) {
+        auto far = spindle::spawn(spindle::TaskOptions{.name = "far-away"}, [] { wait_far_away(); });
+        far_task = &far;
+        spindle::yield_now();
+        far_parked = true;
+        try {
+          far.join();
+        } catch (const spindle::CancelledError&) {
+        }
+        return;
+      }
+      while (!far_parked) spindle::sleep(std::chrono::milliseconds(1));
+      scene(abort_now);
+      spindle::call_on(spindle::loops()[1], [&] { far_task->cancel(); });
+    }, std::move(threads));
+  } else {
+    spindle::run([&] { scene(abort_now); }, std::move(options));
+  }
   std::puts("done");
 }
