@@ -87,8 +87,9 @@ void probe_location(std::int32_t& file, std::int32_t& line) {
   }
 }
 
-spindle_debug_layout_t make_layout() {
-  spindle_debug_layout_t l{};
+/// Fills in everything but the loop registry (which a loop made during another file's static
+/// initialisation may already have started).
+void fill_layout(spindle_debug_layout_t& l) {
   l.magic = 0x4c445053;
   l.version = 1;
   l.size = sizeof l;
@@ -125,7 +126,6 @@ spindle_debug_layout_t make_layout() {
                 static_cast<int>(TaskBase::State::Done) == 4);
   std::strcpy(l.state_names, "scheduled,running,parked,ready,done");
   probe_context(l);
-  return l;
 }
 
 std::mutex& registry_mutex() {
@@ -136,8 +136,12 @@ std::mutex& registry_mutex() {
 }  // namespace
 
 extern "C" {
-spindle_debug_layout_t spindle_debug_layout = make_layout();
+constinit spindle_debug_layout_t spindle_debug_layout{};
 }
+
+namespace {
+[[maybe_unused]] const bool layout_filled = (fill_layout(spindle_debug_layout), true);
+}  // namespace
 
 namespace spindle::detail {
 
