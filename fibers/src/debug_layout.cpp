@@ -16,6 +16,14 @@
 // (no virtual bases), which is all offsetof needs here.
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 
+namespace spindle::detail {
+/// SourceLocation's private fields, by offset (it is standard-layout: offsetof holds).
+struct DebugLayoutAccess {
+  static std::int32_t location_file() { return static_cast<std::int32_t>(offsetof(SourceLocation, file_)); }
+  static std::int32_t location_line() { return static_cast<std::int32_t>(offsetof(SourceLocation, line_)); }
+};
+}  // namespace spindle::detail
+
 using spindle::detail::LoopCore;
 using spindle::detail::TaskBase;
 
@@ -69,24 +77,6 @@ void probe_context(spindle_debug_layout_t& l) {
 #endif
 }
 
-/// Where SourceLocation keeps its file pointer and its line (private members: found by
-/// looking at one).
-void probe_location(std::int32_t& file, std::int32_t& line) {
-  static const char name[] = "probe.cpp";
-  const spindle::SourceLocation at = spindle::SourceLocation::current(name, 4242);
-  file = line = 0;
-  for (std::size_t o = 0; o + sizeof(void*) <= sizeof at; o += alignof(void*)) {
-    const char* p;
-    std::memcpy(&p, reinterpret_cast<const char*>(&at) + o, sizeof p);
-    if (p == name) file = off(o);
-  }
-  for (std::size_t o = 0; o + sizeof(unsigned) <= sizeof at; o += alignof(unsigned)) {
-    unsigned n;
-    std::memcpy(&n, reinterpret_cast<const char*>(&at) + o, sizeof n);
-    if (n == 4242) line = off(o);
-  }
-}
-
 /// Fills in everything but the loop registry (which a loop made during another file's static
 /// initialisation may already have started).
 void fill_layout(spindle_debug_layout_t& l) {
@@ -112,10 +102,9 @@ void fill_layout(spindle_debug_layout_t& l) {
   l.task_name_size = size < 0 ? -1 : off(offsetof(TaskBase, name_)) + size;
   l.task_state = off(offsetof(TaskBase, state_));
   l.task_parked_in = off(offsetof(TaskBase, parked_in_));
-  std::int32_t file, line;
-  probe_location(file, line);
-  l.task_parked_file = off(offsetof(TaskBase, parked_at_)) + file;
-  l.task_parked_line = off(offsetof(TaskBase, parked_at_)) + line;
+  using Access = spindle::detail::DebugLayoutAccess;
+  l.task_parked_file = off(offsetof(TaskBase, parked_at_)) + Access::location_file();
+  l.task_parked_line = off(offsetof(TaskBase, parked_at_)) + Access::location_line();
   l.task_fctx = off(offsetof(TaskBase, ctx_) + offsetof(spindle::detail::ExecContext, fctx));
   l.task_stack_lo = off(offsetof(TaskBase, ctx_) + offsetof(spindle::detail::ExecContext, stack_lo));
   l.task_stack_size = off(offsetof(TaskBase, ctx_) + offsetof(spindle::detail::ExecContext, stack_size));

@@ -3,6 +3,10 @@
 
 namespace spindle {
 
+namespace detail {
+struct DebugLayoutAccess;  // gdb's layout (debug_layout.cpp) reads where the fields are
+}
+
 /// The file and line of a call, captured by the default argument `SourceLocation::current()`
 /// of every blocking call and shown in deadlock reports and task dumps. Like
 /// std::source_location (which clang 14 with libstdc++ lacks), but one type on every compiler
@@ -26,6 +30,7 @@ class SourceLocation {
   constexpr unsigned line() const noexcept { return line_; }
 
  private:
+  friend struct detail::DebugLayoutAccess;
   const char* file_ = "";
   unsigned line_ = 0;
 };
