@@ -167,7 +167,10 @@ class _TaskUnwinder(gdb.unwinder.Unwinder):
     def __call__(self, pending_frame):
         if self.regs is None or pending_frame.level() != 0:
             return None
-        frame_id = _FrameId(pending_frame.read_register("rsp"), pending_frame.read_register("rip"))
+        # The task's frames are on another stack, perhaps below this one, and gdb stops at a
+        # caller whose stack address is below its callee's ("previous frame inner to this
+        # frame"): this frame's id says it sits just below the task's saved stack pointer.
+        frame_id = _FrameId(gdb.Value(self.regs["rsp"] - 16), pending_frame.read_register("rip"))
         info = pending_frame.create_unwind_info(frame_id)
         void_p = gdb.lookup_type("void").pointer()
         for name, value in self.regs.items():
@@ -224,12 +227,17 @@ def task_backtrace(task, limit=64):
     lines = []
     try:
         frame = gdb.newest_frame().older()  # frame 0 is the thread's own; 1 on is the task
+        if frame is None or frame.pc() != _unwinder.regs["rip"]:
+            raise SpindleError("spindle: gdb did not take task %d's saved registers (its unwinder failed)" % task.id)
         level = 0
         while frame is not None and level < limit:
             lines.append(_format_frame(level, frame))
             if frame.name() and "task_entry" in frame.name():
                 break  # the fiber's first frame
-            frame = frame.older()
+            older = frame.older()
+            if older is None:
+                lines.append("(backtrace stopped: %s)" % gdb.frame_stop_reason_string(frame.unwind_stop_reason()))
+            frame = older
             level += 1
     finally:
         _unwinder.regs = None
