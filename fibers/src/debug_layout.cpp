@@ -31,26 +31,18 @@ namespace {
 
 std::int32_t off(std::size_t o) { return static_cast<std::int32_t>(o); }
 
-/// Where std::string keeps its data pointer and size: found by looking, so that the layout
-/// holds for whichever standard library this was built with. -1 if a short string keeps its
-/// bytes without a pointer to them (libc++), so names would be unreadable.
-void probe_string(std::int32_t& data, std::int32_t& size) {
+/// Where std::string keeps its data pointer and size: libstdc++'s C++11 ABI keeps the
+/// pointer (to the heap or to its own short buffer) first and the length after it (the
+/// layout is its ABI, fixed since GCC 5). Elsewhere -1: names read as "Task-<id>". (Finding
+/// them by looking at a string's bytes would read its unused buffer, which valgrind rightly
+/// calls uninitialised.)
+void string_layout(std::int32_t& data, std::int32_t& size) {
+#if defined(__GLIBCXX__) && _GLIBCXX_USE_CXX11_ABI
+  data = 0;
+  size = static_cast<std::int32_t>(sizeof(char*));
+#else
   data = size = -1;
-  const std::string shorter = "ab", longer(100, 'x');
-  for (std::size_t o = 0; o + sizeof(void*) <= sizeof(std::string); o += alignof(void*)) {
-    const char* p1;
-    const char* p2;
-    std::memcpy(&p1, reinterpret_cast<const char*>(&shorter) + o, sizeof p1);
-    std::memcpy(&p2, reinterpret_cast<const char*>(&longer) + o, sizeof p2);
-    if (p1 == shorter.data() && p2 == longer.data()) data = off(o);
-  }
-  for (std::size_t o = 0; o + sizeof(std::size_t) <= sizeof(std::string); o += alignof(std::size_t)) {
-    std::size_t n1, n2;
-    std::memcpy(&n1, reinterpret_cast<const char*>(&shorter) + o, sizeof n1);
-    std::memcpy(&n2, reinterpret_cast<const char*>(&longer) + o, sizeof n2);
-    if (n1 == 2 && n2 == 100) size = off(o);
-  }
-  if (data < 0) size = -1;
+#endif
 }
 
 /// The save area of this build's jump_fcontext, read from its first instruction: x86-64
@@ -97,7 +89,7 @@ void fill_layout(spindle_debug_layout_t& l) {
                     probe);
   l.task_id = off(offsetof(TaskBase, id_));
   std::int32_t data, size;
-  probe_string(data, size);
+  string_layout(data, size);
   l.task_name_data = data < 0 ? -1 : off(offsetof(TaskBase, name_)) + data;
   l.task_name_size = size < 0 ? -1 : off(offsetof(TaskBase, name_)) + size;
   l.task_state = off(offsetof(TaskBase, state_));
