@@ -1,4 +1,4 @@
-// spindle_debug_layout: what gdb's extension reads (see detail/debug_layout.hpp), and the
+// spindle_debug_layout: what gdb's extension reads (see debug_layout.hpp), and the
 // registry of live loops it walks.
 #include "debug_layout.hpp"
 

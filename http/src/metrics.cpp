@@ -52,7 +52,7 @@ class Exposition {
       out_ += '}';
     }
     char buf[32];
-    // Integers print exactly (%.17g would too, but "12" reads better than "12.0").
+    // Integers print in full: %.17g would give those of 18 digits or more an exponent.
     const auto whole = static_cast<std::int64_t>(value);
     if (static_cast<double>(whole) == value) {
       std::snprintf(buf, sizeof buf, " %lld\n", static_cast<long long>(whole));

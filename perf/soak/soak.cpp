@@ -18,15 +18,11 @@
 // leak shows as a rise between them however noisy each second is; a final value alone
 // would not tell a leak from a busy moment. SPINDLE_SOAK_LEAK=1 plants a leak, to show that
 // the verdict catches one.
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <dirent.h>
-#include <fstream>
 #include <spindle/http.hpp>
 #include <spindle/pg.hpp>
 #include <spindle/redis.hpp>
@@ -51,20 +47,10 @@ struct Sample {
   double p99_ms;
 };
 
-double resident_mib() {
-  std::ifstream statm("/proc/self/statm");
-  double size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
-
-double open_fds() {
-  double n = -1;  // the directory's own fd
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (const dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
+/// The value of `series` (name and labels as written) in a Prometheus text; -1 if absent.
+double metric(const std::string& text, const std::string& series) {
+  const std::size_t at = text.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + series.size() + 2);
 }
 
 double median(std::vector<double> v) {
@@ -214,10 +200,14 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     for (int second = 1; second <= static_cast<int>(seconds); ++second) {
       spindle::sleep_until(start + std::chrono::seconds(second));
-      const spindle::LoopStats st = spindle::stats();
-      const Sample s{static_cast<double>(second), resident_mib(), open_fds(),
-                     static_cast<double>(st.tasks_alive), static_cast<double>(st.timers),
-                     static_cast<double>(st.stack_bytes_touched) / (1024.0 * 1024.0),
+      // What a scrape of /metrics reports: the soak watches what a dashboard would.
+      const std::string m = http::metrics_text();
+      const Sample s{static_cast<double>(second),
+                     metric(m, "process_resident_memory_bytes") / (1024.0 * 1024.0),
+                     metric(m, "process_open_fds"),
+                     metric(m, "spindle_tasks{loop=\"0\"}"),
+                     metric(m, "spindle_timers{loop=\"0\"}"),
+                     metric(m, "spindle_stack_resident_bytes{loop=\"0\"}") / (1024.0 * 1024.0),
                      static_cast<double>(done), lat.p99()};
       samples.push_back(s);
       lat.ms.clear();
