@@ -2,8 +2,6 @@
 // streams: keep-alive, pipelining, chunked uploads, 100-continue, HTTP/1.0, HEAD, limits
 // (400, 413, 431), timeouts (408, idle), the handler's exception (500), graceful close; and
 // BeastStream: a CancelledError crossing Beast's frames.
-#include <sys/socket.h>
-
 #include <spindle/http.hpp>
 #include <spindle_test.hpp>
 
@@ -443,10 +441,9 @@ SPINDLE_REALTIME_TEST_CASE(metrics_serves_loop_and_server_counters_for_prometheu
 }
 
 SPINDLE_REALTIME_TEST_CASE(serve_connection_serves_a_socketpair_until_close_or_idle) {
-  int fds[2];
-  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-  Stream server_end(spindle::io::Socket::adopt(fds[0]));
-  Stream client(spindle::io::Socket::adopt(fds[1]));
+  auto ends = spindle_test::stream_pair();  // (no structured bindings: clang 14 cannot capture them)
+  Stream& server_end = ends.first;
+  Stream& client = ends.second;
   http::Router app;
   app.get("/hi/{who}", [](std::string who) { return "hi " + who; });
   auto served = spindle::spawn([&] {
@@ -461,9 +458,8 @@ SPINDLE_REALTIME_TEST_CASE(serve_connection_serves_a_socketpair_until_close_or_i
   BOOST_TEST(served.done());  // Connection: close ended it
 
   // An idle connection ends quietly at the idle timeout: the caller's task is not cancelled.
-  BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-  Stream idle_server(spindle::io::Socket::adopt(fds[0]));
-  Stream idle_client(spindle::io::Socket::adopt(fds[1]));
+  auto idle = spindle_test::stream_pair();
+  Stream& idle_server = idle.first;
   http::ServeOptions options;
   options.idle_timeout = 200ms;
   spindle::with_timeout(5s, [&] { http::serve_connection(idle_server, http::Handler(echo), options); });

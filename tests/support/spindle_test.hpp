@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <dirent.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -100,6 +101,17 @@ inline std::string what(const std::exception_ptr& e) {
 }
 
 /// A loopback port nobody listens on right now (for a child program to bind next).
+/// Two connected Unix stream sockets as Streams (close-on-exec): a connection without a
+/// listener. Throws std::system_error if socketpair fails.
+inline std::pair<spindle::io::Stream, spindle::io::Stream> stream_pair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  }
+  return {spindle::io::Stream(spindle::io::Socket::adopt(fds[0])),
+          spindle::io::Stream(spindle::io::Socket::adopt(fds[1]))};
+}
+
 inline std::uint16_t free_port() {
   auto s = spindle::io::Socket::tcp();
   s.bind(spindle::io::Address::ip("127.0.0.1", 0));
