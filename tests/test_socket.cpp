@@ -401,6 +401,8 @@ SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_waits_for_either_direction) {
 
 SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_on_an_fd_a_socket_holds) {
   // epoll keys on the fd: the waiter registers a dup of its own and closes it afterwards.
+  // io_uring's polls need no registration, so no dup.
+  const int dups = spindle::Loop::current().backend() == spindle::Backend::Epoll ? 1 : 0;
   int fds[2];
   BOOST_REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
   auto sock = Socket::adopt(fds[0]);
@@ -412,7 +414,7 @@ SPINDLE_REALTIME_TEST_CASE(an_fd_waiter_on_an_fd_a_socket_holds) {
     BOOST_TEST(!w.wait_readable(5ms));
     BOOST_TEST(::write(fds[1], "a", 1) == 1);
     BOOST_TEST(w.wait_readable(1s));
-    BOOST_TEST(spindle_test::open_fds() == before + 1);
+    BOOST_TEST(spindle_test::open_fds() == before + dups);
   }
   BOOST_TEST(spindle_test::open_fds() == before);
   BOOST_TEST(sock.recv(16) == "a");

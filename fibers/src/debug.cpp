@@ -155,6 +155,7 @@ LoopStats LoopCore::stats() {
   s.switches = switches_;
   s.timers = timers_.size();
   s.io_waits = io_waiters_;
+  s.backend = reactor_->backend();
   s.to_thread_jobs = jobs_;
   if (workers_) std::tie(s.pool_threads, s.pool_threads_idle) = workers_->threads_and_idle();
   s.stacks_in_use = pool_.in_use();

@@ -75,7 +75,7 @@ LoopCore::LoopCore(RunOptions opts)
   if (tls_current_) {
     throw std::logic_error("spindle::run: a loop is already running on this thread");
   }
-  reactor_ = make_reactor();
+  reactor_ = make_reactor(opts.backend, debug_);
   if (opts.dump_signal != 0) dump_slot_ = register_dump_signal(this, opts.dump_signal);
   altstack_ = prepare_overflow_handler();
 #if defined(SPINDLE_TSAN)
@@ -431,6 +431,17 @@ bool detail::post_node(Loop& loop, RemoteNode& n) noexcept { return core(&loop).
 bool detail::unpost_node(Loop& loop, RemoteNode& n) noexcept { return core(&loop).unpost_node(n); }
 
 Clock::time_point Loop::time() const noexcept { return core(this).now(); }
+
+Backend Loop::backend() const noexcept { return core(this).reactor_->backend(); }
+
+const char* to_string(Backend b) noexcept {
+  switch (b) {
+    case Backend::Epoll: return "epoll";
+    case Backend::IoUring: return "io_uring";
+    case Backend::Auto: break;
+  }
+  return "auto";
+}
 
 bool Loop::debug() const noexcept { return core(this).debug_; }
 

@@ -65,9 +65,10 @@ std::string format_duration(Clock::duration d);
 /// Expires the deadline scope `scope` (a DeadlineScope): cancels its task. In timeout.cpp.
 void expire_deadline(void* scope) noexcept;
 
-/// The reactor a new loop uses: io/ provides epoll; the weak default in thread.cpp only
-/// sleeps and wakes.
-std::unique_ptr<Reactor> make_reactor();
+/// The reactor a new loop uses: io/ provides epoll and io_uring (`requested` as
+/// RunOptions::backend; `debug` says which was taken on stderr); the weak default in
+/// thread.cpp only sleeps and wakes. Throws std::system_error if the backend cannot start.
+std::unique_ptr<Reactor> make_reactor(Backend requested, bool debug);
 
 class LoopCore final : public Loop {
  public:

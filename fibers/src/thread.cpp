@@ -42,6 +42,7 @@ class SleepReactor final : public Reactor {
     }
     woken_ = false;
   }
+  Backend backend() const noexcept override { return Backend::Auto; }
   void wake() noexcept override {
     {
       std::lock_guard<std::mutex> lk(mutex_);
@@ -62,7 +63,7 @@ class SleepReactor final : public Reactor {
 
 // Weak: io/ links in an epoll reactor that replaces this one. A static build without any
 // use of spindle::io keeps the sleeping reactor, which is all it needs.
-__attribute__((weak)) std::unique_ptr<Reactor> make_reactor() {
+__attribute__((weak)) std::unique_ptr<Reactor> make_reactor(Backend, bool) {
   return std::make_unique<SleepReactor>();
 }
 

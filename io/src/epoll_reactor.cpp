@@ -22,11 +22,6 @@
 #include "syscall.hpp"
 
 namespace spindle {
-namespace detail {
-// The loop's reactor is epoll whenever io/ is linked in (overrides the weak default).
-std::unique_ptr<Reactor> make_reactor() { return std::make_unique<io::detail::EpollReactor>(); }
-}  // namespace detail
-
 namespace io::detail {
 
 using spindle::detail::LoopCore;
@@ -55,11 +50,7 @@ EpollReactor::EpollReactor() {
 }
 
 EpollReactor::~EpollReactor() {
-  // Sockets may outlive the loop: they must not reach back into it when closed.
-  watches_.for_each([](FdWatch& w) {
-    w.reactor = nullptr;
-    w.ListHook<WatchTag>::unlink();
-  });
+  detach_all();
   ::close(eventfd_);
   ::close(epfd_);
 }

@@ -24,7 +24,7 @@ namespace spindle::io {
 namespace detail {
 
 void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where) {
-  EpollReactor& reactor = EpollReactor::current();
+  IoBackend& reactor = IoBackend::current();
   if (!s.watch.reactor) {
     reactor.add(s.watch);
   } else if (s.watch.reactor != &reactor) {

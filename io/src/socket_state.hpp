@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "epoll_reactor.hpp"
+#include "backend.hpp"
 
 namespace spindle::io::detail {
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../../fibers/src/loop_core.hpp"
-#include "epoll_reactor.hpp"
+#include "backend.hpp"
 #include "socket_state.hpp"
 #include "syscall.hpp"
 #include "tls_session.hpp"
@@ -42,7 +42,7 @@ std::span<const char> Stream::receive(SourceLocation where) {
   flush(0, where);
   // Into the loop's shared buffer, not one on this fiber's stack: a parked reader's frames
   // stay small, and the caller copies out what it keeps before anything can park again.
-  const std::span<char> buf = detail::EpollReactor::current().scratch();
+  const std::span<char> buf = detail::IoBackend::current().scratch();
   return {buf.data(), receive_into(std::as_writable_bytes(buf), where)};
 }
 
@@ -65,7 +65,7 @@ bool Stream::wait_data(SourceLocation where) {
   if (buffered() > 0) return true;
   if (eof_) return false;
   // As receive(), without flushing first: the output belongs to whoever writes.
-  const std::span<char> buf = detail::EpollReactor::current().scratch();
+  const std::span<char> buf = detail::IoBackend::current().scratch();
   const std::size_t n = receive_into(std::as_writable_bytes(buf), where);
   keep({buf.data(), n});
   return n > 0;

@@ -14,7 +14,7 @@
 #include <spindle/detail/wait_list.hpp>
 
 #include "../../fibers/src/loop_core.hpp"
-#include "epoll_reactor.hpp"
+#include "backend.hpp"
 #include "syscall.hpp"
 
 namespace spindle::io {
@@ -22,7 +22,7 @@ namespace {
 
 bool wait_fd(int fd, bool for_write, const Clock::time_point* deadline, const char* what,
              SourceLocation where) {
-  auto& reactor = detail::EpollReactor::current();
+  auto& reactor = detail::IoBackend::current();
   auto& self = spindle::detail::LoopCore::require().require_task(what);
   // A cancellation point delivers a pending cancellation first, before touching the fd:
   // whoever cancelled this task may have closed it already (curl does).
@@ -40,7 +40,7 @@ bool wait_fd(int fd, bool for_write, const Clock::time_point* deadline, const ch
     reactor.add(w);
   }
   struct Cleanup {
-    detail::EpollReactor& r;
+    detail::IoBackend& r;
     detail::FdWatch& w;
     int dup_fd;
     ~Cleanup() {
@@ -102,9 +102,9 @@ void FdWaiter::close() noexcept {
 
 bool FdWaiter::wait(int interest, const Clock::time_point* deadline, const char* what,
                     SourceLocation where) {
-  using Interest = detail::EpollReactor::Interest;
+  using Interest = detail::IoBackend::Interest;
   const Interest which = interest == 0 ? Interest::read : interest == 1 ? Interest::write : Interest::either;
-  auto& reactor = detail::EpollReactor::current();
+  auto& reactor = detail::IoBackend::current();
   auto& self = spindle::detail::LoopCore::require().require_task(what);
   spindle::detail::LoopCore::deliver_pending(self);
   if (watch_ && watch_->reactor && watch_->reactor != &reactor) {

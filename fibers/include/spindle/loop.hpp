@@ -47,6 +47,21 @@ class SPINDLE_API TimerHandle : public Handle {
 
 class Loop;
 
+/// The I/O backend a loop runs on (README, "Backends"). Chosen by RunOptions::backend or the
+/// environment variable SPINDLE_BACKEND=epoll|io_uring.
+enum class Backend {
+  /// io_uring when the kernel allows it (io_uring_setup works and has what spindle needs),
+  /// else epoll. As a loop's answer to Loop::backend(): no I/O backend (never in libspindle).
+  Auto,
+  /// Readiness: epoll, edge-triggered; every operation tries the syscall, then parks.
+  Epoll,
+  /// Completion: io_uring; operations are submitted to the ring, the task parked until done.
+  IoUring,
+};
+
+/// "epoll", "io_uring" or "auto".
+SPINDLE_API const char* to_string(Backend b) noexcept;
+
 /// Keeps an idle loop waiting for other threads instead of reporting a deadlock; see
 /// Loop::keep_alive(). Movable; thread-safe to create and destroy.
 class SPINDLE_API KeepAlive {
@@ -119,6 +134,9 @@ class SPINDLE_API Loop {
 
   /// True in debug mode (RunOptions::debug or SPINDLE_DEBUG=1). asyncio: loop.get_debug()
   bool debug() const noexcept;
+
+  /// The I/O backend this loop runs on: Backend::Epoll or Backend::IoUring.
+  Backend backend() const noexcept;
 
  protected:
   Loop() = default;

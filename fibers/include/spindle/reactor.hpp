@@ -19,6 +19,8 @@ class SPINDLE_API Reactor {
   virtual void poll(std::optional<Clock::time_point> deadline) = 0;
   /// Makes the current or next poll() return promptly. Thread-safe.
   virtual void wake() noexcept = 0;
+  /// Which backend this is (Backend::Auto for the sleeping reactor used without io/).
+  virtual Backend backend() const noexcept = 0;
 };
 
 }  // namespace spindle

@@ -65,6 +65,10 @@ struct RunOptions {
   /// the wake-up (a syscall on each side plus the scheduler's latency); 0 never spins. A
   /// loop that only serves its own connections never spins.
   std::chrono::nanoseconds cross_loop_spin = std::chrono::microseconds(50);
+  /// The I/O backend. Auto takes io_uring where the kernel allows it, else epoll; the
+  /// environment variable SPINDLE_BACKEND=epoll|io_uring overrides Auto (not an explicit
+  /// choice). An explicit IoUring the kernel refuses makes run() throw std::system_error.
+  Backend backend = Backend::Auto;
   /// The loop's exception handler; empty means Loop::default_exception_handler.
   std::function<void(const ExceptionContext&)> exception_handler{};
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <spindle/detail/config.hpp>
+#include <spindle/loop.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@ namespace spindle {
 /// `tasks_started` and `tasks_finished` count since the loop started.
 struct LoopStats {
   unsigned loop_index = 0;             // the loop's index in its run_threads() group (0 under run())
+  Backend backend = Backend::Auto;     // the loop's I/O backend (Epoll or IoUring)
   std::size_t tasks_alive = 0;         // started and not finished (the main task included)
   std::size_t tasks_ready = 0;         // queued to run (not yet started, or woken)
   std::size_t tasks_parked = 0;        // parked in a blocking call
