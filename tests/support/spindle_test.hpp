@@ -162,6 +162,28 @@ inline spindle::RunOptions virtual_time() {
   return o;
 }
 
+/// True if this kernel lets a loop run on io_uring (asked once).
+inline bool have_io_uring() {
+  static const bool yes = [] {
+    spindle::RunOptions o;
+    o.backend = spindle::Backend::IoUring;
+    try {
+      spindle::run([] {}, o);
+      return true;
+    } catch (const std::system_error&) {
+      return false;
+    }
+  }();
+  return yes;
+}
+
+/// RunOptions on the real clock and the given backend.
+inline spindle::RunOptions on_backend(spindle::Backend b) {
+  spindle::RunOptions o;
+  o.backend = b;
+  return o;
+}
+
 }  // namespace spindle_test
 
 /// A Boost.Test case whose body runs inside spindle::run() on virtual time, with leak checks
@@ -177,4 +199,28 @@ inline spindle::RunOptions virtual_time() {
 #define SPINDLE_REALTIME_TEST_CASE(name)                                    \
   static void name##_body();                                                \
   BOOST_AUTO_TEST_CASE(name) { ::spindle_test::run_checked(&name##_body); } \
+  static void name##_body()
+
+/// As SPINDLE_REALTIME_TEST_CASE, on the epoll backend whatever SPINDLE_BACKEND says (for
+/// behaviour only epoll has, such as file I/O on the thread pool).
+#define SPINDLE_EPOLL_TEST_CASE(name)                                                  \
+  static void name##_body();                                                           \
+  BOOST_AUTO_TEST_CASE(name) {                                                         \
+    ::spindle_test::run_checked(&name##_body,                                          \
+                                ::spindle_test::on_backend(::spindle::Backend::Epoll)); \
+  }                                                                                    \
+  static void name##_body()
+
+/// As SPINDLE_REALTIME_TEST_CASE, on the io_uring backend; passes with a message on a kernel
+/// that refuses io_uring (nothing to test there).
+#define SPINDLE_URING_TEST_CASE(name)                                                    \
+  static void name##_body();                                                             \
+  BOOST_AUTO_TEST_CASE(name) {                                                           \
+    if (!::spindle_test::have_io_uring()) {                                              \
+      BOOST_TEST_MESSAGE("skipped: this kernel refuses io_uring");                       \
+      return;                                                                            \
+    }                                                                                    \
+    ::spindle_test::run_checked(&name##_body,                                            \
+                                ::spindle_test::on_backend(::spindle::Backend::IoUring)); \
+  }                                                                                      \
   static void name##_body()
