@@ -2,6 +2,7 @@
 #include "io_uring_backend.hpp"
 
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -95,9 +96,14 @@ IoUringBackend::IoUringBackend() {
 IoUringBackend::~IoUringBackend() {
   detach_all();
   // Every task's operation completed before its task ended; what remains (the eventfd's
-  // poll) holds no memory of ours. Closing the ring cancels it.
+  // poll) holds no memory of ours. Closing the ring cancels it; the kernel lets go of the
+  // provided buffers with the ring.
   io_uring_queue_exit(&ring_);
   ::close(eventfd_);
+  if (buf_ring_) {
+    ::munmap(buf_base_, kBufCount * kBufSize);
+    ::munmap(buf_ring_, buf_ring_bytes_);
+  }
 }
 
 io_uring_sqe* IoUringBackend::sqe() {
@@ -156,7 +162,7 @@ void IoUringBackend::complete(const io_uring_cqe& c) noexcept {
   op.res = c.res;
   op.flags = c.flags;
   op.done = true;
-  if (FdWatch* w = op.watch) {
+  if (FdWatch* w = op.watch; w && op.poll) {
     const auto ev = static_cast<std::uint32_t>(c.res);
     if (c.res < 0) {
       // The poll failed (the fd is bad, or it was cancelled): let the operation that
@@ -167,6 +173,8 @@ void IoUringBackend::complete(const io_uring_cqe& c) noexcept {
       if (ev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) w->readable = true;
       if (ev & (POLLOUT | POLLHUP | POLLERR)) w->writable = true;
     }
+  }
+  if (FdWatch* w = op.watch) {
     if (w->reader == &op) w->reader = nullptr;
     if (w->writer == &op) w->writer = nullptr;
   }
@@ -178,6 +186,7 @@ void IoUringBackend::complete(const io_uring_cqe& c) noexcept {
 }
 
 void IoUringBackend::poll(std::optional<Clock::time_point> deadline) {
+  give_back();  // every task that borrowed one has parked since: the data was copied out
   if (!deadline) {
     io_uring_submit_and_wait(&ring_, 1);
   } else {
@@ -211,12 +220,11 @@ WakeReason IoUringBackend::await(UringOp& op, bool interruptible,
   LoopCore& loop = LoopCore::require();
   op.detach = nullptr;
   if (interruptible) {
-    op.detach = [](Waiter& x) noexcept {  // cancellation, timeout: leave the slots and timer
+    // Cancellation, timeout: leave the timer. The op stays in its watch's slot until its
+    // completion, so that a close() meanwhile still finds it and cancels it before the fd
+    // goes (the kernel holds the file while the op is in flight).
+    op.detach = [](Waiter& x) noexcept {
       auto& me = static_cast<UringOp&>(x);
-      if (FdWatch* w = me.watch) {
-        if (w->reader == &me) w->reader = nullptr;
-        if (w->writer == &me) w->writer = nullptr;
-      }
       if (me.deadline.queued()) me.task->loop_->timers().remove(me.deadline);
     };
   }
@@ -231,7 +239,10 @@ WakeReason IoUringBackend::await(UringOp& op, bool interruptible,
   if (!op.done) {
     // Woken before the kernel was done (cancelled, timed out, or the fd closed): the
     // kernel may still write into memory of this frame. Cancel and wait for its answer.
+    // Submitted at once: an op still queued would look its fd number up only when
+    // submitted, and the number may be another file's by then.
     cancel(op);
+    io_uring_submit(&ring_);
     op.detach = nullptr;  // not interruptible now
     while (!op.done) loop.park(op, what, where);
   }
@@ -254,19 +265,25 @@ void IoUringBackend::add_level(FdWatch& w, Interest) {
 void IoUringBackend::remove(FdWatch& w) noexcept {
   w.reactor = nullptr;
   w.ListHook<WatchTag>::unlink();
-  LoopCore* loop = LoopCore::current_or_null();
   Waiter* reader = std::exchange(w.reader, nullptr);
   Waiter* writer = std::exchange(w.writer, nullptr);
   if (writer == reader) writer = nullptr;  // (one task waiting for either direction)
+  if (!reader && !writer) return;
+  // The caller closes the fd next. An operation still in the submission queue would find
+  // its fd number when submitted, perhaps reused by then: submit it now, while the number
+  // is still this file's. Then cancel what is in flight; each task wakes when the kernel
+  // answers (the op keeps what it did, or ends with -ECANCELED, `closed` telling why).
+  io_uring_submit(&ring_);
   for (Waiter* parked : {reader, writer}) {
     if (!parked) continue;
-    // The watch may be freed once this returns; the poll's completion must not touch it.
-    static_cast<UringOp*>(parked)->watch = nullptr;
-    if (UringOp& op = *static_cast<UringOp*>(parked); op.deadline.queued() && loop) {
-      loop->timers().remove(op.deadline);
-    }
-    if (loop) loop->wake(*parked, WakeReason::Error);
+    auto& op = *static_cast<UringOp*>(parked);
+    op.watch = nullptr;  // the watch may be freed once this returns
+    op.closed = true;
+    cancel(op);
   }
+  // Have the kernel cancel them now and let go of the file, so that the close(2) that
+  // follows really closes it (a listener stops accepting, a peer sees the end).
+  io_uring_submit_and_get_events(&ring_);
 }
 
 WakeReason IoUringBackend::wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
@@ -282,12 +299,72 @@ WakeReason IoUringBackend::wait(FdWatch& w, Interest interest, const Clock::time
   if (writes) mask |= POLLOUT;
   UringOp op;
   op.watch = &w;
+  op.poll = true;
   io_uring_sqe* s = sqe();
   io_uring_prep_poll_add(s, w.fd, mask);
   io_uring_sqe_set_data(s, &op);
   if (reads) w.reader = &op;
   if (writes) w.writer = &op;
-  return await(op, true, deadline, what, where);
+  const WakeReason r = await(op, true, deadline, what, where);
+  if (op.closed) return WakeReason::Error;
+  return r;
+}
+
+bool IoUringBackend::buffers() {
+  if (buffers_state_ != 0) return buffers_state_ > 0;
+  buffers_state_ = -1;
+  // The ring of buffer ids and the buffers: mapped, not touched; a buffer costs memory once
+  // data has landed in it.
+  buf_ring_bytes_ = kBufCount * sizeof(io_uring_buf);
+  void* ring_mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring_mem == MAP_FAILED) return false;
+  void* bufs = ::mmap(nullptr, kBufCount * kBufSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (bufs == MAP_FAILED) {
+    ::munmap(ring_mem, buf_ring_bytes_);
+    return false;
+  }
+  buf_ring_ = static_cast<io_uring_buf_ring*>(ring_mem);
+  buf_base_ = static_cast<char*>(bufs);
+  io_uring_buf_ring_init(buf_ring_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
+  reg.ring_entries = kBufCount;
+  reg.bgid = kBufGroup;
+  if (io_uring_register_buf_ring(&ring_, &reg, 0) != 0) {  // before Linux 5.19
+    ::munmap(buf_base_, kBufCount * kBufSize);
+    ::munmap(buf_ring_, buf_ring_bytes_);
+    buf_ring_ = nullptr;
+    buf_base_ = nullptr;
+    return false;
+  }
+  const int mask = io_uring_buf_ring_mask(kBufCount);
+  for (unsigned i = 0; i < kBufCount; ++i) {
+    io_uring_buf_ring_add(buf_ring_, buf_base_ + i * kBufSize, kBufSize,
+                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(kBufCount));
+  lent_.reserve(16);
+  buffers_state_ = 1;
+  return true;
+}
+
+std::span<const char> IoUringBackend::lend(const UringOp& op) {
+  const auto bid = static_cast<std::uint16_t>(op.flags >> IORING_CQE_BUFFER_SHIFT);
+  lent_.push_back(bid);
+  return {buf_base_ + bid * kBufSize, op.res > 0 ? static_cast<std::size_t>(op.res) : 0};
+}
+
+void IoUringBackend::give_back() noexcept {
+  if (lent_.empty()) return;
+  const int mask = io_uring_buf_ring_mask(kBufCount);
+  int i = 0;
+  for (std::uint16_t bid : lent_) {
+    io_uring_buf_ring_add(buf_ring_, buf_base_ + bid * kBufSize, kBufSize, bid, mask, i++);
+  }
+  io_uring_buf_ring_advance(buf_ring_, i);
+  lent_.clear();
 }
 
 }  // namespace spindle::io::detail

@@ -12,17 +12,23 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "backend.hpp"
 
 namespace spindle::io::detail {
 
 /// One operation in flight: the task parks on it; poll() fills res and flags from the CQE.
+/// A socket's operation occupies its FdWatch's reader (or writer) slot while in flight, as a
+/// readiness wait does, so that close() finds it.
 struct UringOp : spindle::detail::Waiter {
   int res = 0;               // the CQE's result: >= 0, or -errno
   std::uint32_t flags = 0;   // the CQE's flags
   bool done = false;         // the completion has arrived
-  FdWatch* watch = nullptr;  // a readiness wait: the watch whose slots hold this op
+  bool poll = false;         // a readiness wait: res is the poll's events
+  bool closed = false;       // its fd was closed meanwhile (remove()): the op was cancelled
+  FdWatch* watch = nullptr;  // the watch whose slots hold this op (null once removed)
   spindle::detail::TimerEntry deadline;
 };
 
@@ -46,6 +52,26 @@ class IoUringBackend final : public IoBackend {
   spindle::detail::WakeReason wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
                                    const char* what, SourceLocation where) override;
 
+  /// Runs op, already prepared in an SQE (user_data = &op) and placed in its watch's slot,
+  /// as run() does.
+  spindle::detail::WakeReason await(UringOp& op, bool interruptible,
+                                    const Clock::time_point* deadline, const char* what,
+                                    SourceLocation where);
+
+  // --- provided buffers: receives into the loop's buffers pick one when data arrives ------
+  /// The buffer group for IOSQE_BUFFER_SELECT, set up on first use; false if the kernel has
+  /// no buffer rings (Linux 5.19) or could not map them: receive into your own buffer then.
+  bool buffers();
+  static constexpr unsigned kBufGroup = 0;
+  static constexpr unsigned kBufCount = 1024;
+  static constexpr std::size_t kBufSize = 16 * 1024;
+  /// The data of a receive whose completion had IORING_CQE_F_BUFFER set, and lends that
+  /// buffer out until the next give_back(): the caller copies what it keeps before it can
+  /// park, as with IoBackend::scratch().
+  std::span<const char> lend(const UringOp& op);
+  /// Returns every lent buffer to the kernel (no system call).
+  void give_back() noexcept;
+
   /// A free submission queue entry (submitting the queue first if it is full). Throws
   /// std::system_error if the kernel takes none.
   io_uring_sqe* sqe();
@@ -67,10 +93,6 @@ class IoUringBackend final : public IoBackend {
   }
 
  private:
-  /// Parks on op (submitted) until its completion; see run().
-  spindle::detail::WakeReason await(UringOp& op, bool interruptible,
-                                    const Clock::time_point* deadline, const char* what,
-                                    SourceLocation where);
   /// Submits an ASYNC_CANCEL for op (its own completion is ignored).
   void cancel(UringOp& op) noexcept;
   /// Hands one completion to its operation.
@@ -80,6 +102,13 @@ class IoUringBackend final : public IoBackend {
 
   io_uring ring_{};
   int eventfd_ = -1;
+  // Provided buffers: the ring of free buffer ids the kernel picks from, the buffers, and
+  // the ids lent out now. buffers_state_: 0 not tried, 1 ready, -1 unavailable.
+  int buffers_state_ = 0;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  char* buf_base_ = nullptr;
+  std::size_t buf_ring_bytes_ = 0;
+  std::vector<std::uint16_t> lent_;
   std::atomic<bool> woken_{false};
 };
 

@@ -17,6 +17,7 @@
 #include <spindle/detail/wait_list.hpp>
 
 #include "../../fibers/src/loop_core.hpp"
+#include "ring_call.hpp"
 #include "socket_state.hpp"
 #include "syscall.hpp"
 
@@ -75,12 +76,105 @@ auto retry(SocketState& s, bool for_write, const char* what, SourceLocation wher
   }
 }
 
+}  // namespace
+
+std::size_t recv_ready(SocketState& s, std::span<std::byte> buf, SourceLocation where) {
+  // Known drained (see SocketState::stream): wait for the edge before the syscall.
+  if (s.stream && s.watch.reactor && !s.watch.readable && !s.watch.hup) {
+    wait_ready(s, false, "recv", where);
+  }
+  const auto n = static_cast<std::size_t>(retry(s, false, "recv", where, [&] {
+    return s.is_socket ? ::recv(s.watch.fd, buf.data(), buf.size(), 0)
+                       : ::read(s.watch.fd, buf.data(), buf.size());
+  }));
+  if (s.stream && n > 0 && n < buf.size() && !s.watch.hup) s.watch.readable = false;
+  return n;
+}
+
+namespace {
+
+#if defined(SPINDLE_HAVE_URING)
+/// The running task's ring with s registered on it (a socket's operations sit in its watch's
+/// slots, where close() finds them); null on epoll. Throws std::logic_error if s belongs to
+/// another loop.
+IoUringBackend* ring_for(SocketState& s, const char* what) {
+  IoUringBackend* r = task_ring();
+  if (!r) return nullptr;
+  if (!s.watch.reactor) {
+    r->add(s.watch);
+  } else if (s.watch.reactor != r) {
+    throw std::logic_error(std::string(what) + ": the socket belongs to another loop");
+  }
+  return r;
+}
+
+/// Runs the operation `prep` fills in as s's reader (or writer), parked until the kernel
+/// completes it, and returns its result: >= 0 is what it did, and stands even if the task was
+/// cancelled meanwhile (the cancellation comes at the next blocking call: nothing received
+/// is lost); -errno is the caller's to name. Throws std::system_error(ECANCELED) if the
+/// socket was closed meanwhile, (ETIMEDOUT) past s.deadline, CancelledError if cancelled
+/// before anything was done, std::logic_error if another task is already at it.
+template <class Prep>
+int ring_op(IoUringBackend& r, SocketState& s, bool write, UringOp& op, Prep prep,
+            const char* what, SourceLocation where) {
+  auto& self = spindle::detail::LoopCore::require().require_task(what);
+  spindle::detail::LoopCore::deliver_pending(self);  // before the kernel has anything
+  spindle::detail::Waiter*& slot = write ? s.watch.writer : s.watch.reader;
+  if (slot) throw std::logic_error(std::string(what) + ": another task already waits on this fd");
+  io_uring_sqe* q = r.sqe();
+  prep(q);
+  io_uring_sqe_set_data(q, &op);
+  op.watch = &s.watch;
+  slot = &op;
+  const auto why = r.await(op, true, s.deadline, what, where);
+  if (op.res >= 0) return op.res;
+  if (op.closed) throw_errno(ECANCELED, std::string(what) + ": the socket was closed while waiting");
+  if (why == spindle::detail::WakeReason::Timeout) {
+    throw_errno(ETIMEDOUT, std::string(what) + ": gave up waiting for the peer");
+  }
+  if (op.res == -ECANCELED || why == spindle::detail::WakeReason::Cancelled ||
+      spindle::detail::LoopCore::running_cancel_wins()) {
+    spindle::detail::throw_cancelled();
+  }
+  return op.res;
+}
+#endif
+
 void set_flag(int fd, int level, int name, bool on, const char* what) {
   const int v = on ? 1 : 0;
   if (::setsockopt(fd, level, name, &v, sizeof v) != 0) throw_errno(what);
 }
 
 }  // namespace
+
+std::span<const char> receive_lent(SocketState& s, SourceLocation where) {
+#if defined(SPINDLE_HAVE_URING)
+  if (auto* r = ring_for(s, "recv"); r && s.stream && r->buffers()) {
+    for (;;) {
+      r->give_back();  // what was lent before: copied out, since nothing parked in between
+      UringOp op;
+      const int n = ring_op(*r, s, false, op, [&](io_uring_sqe* q) {
+        if (s.is_socket) {
+          io_uring_prep_recv(q, s.watch.fd, nullptr, IoUringBackend::kBufSize, 0);
+        } else {
+          io_uring_prep_read(q, s.watch.fd, nullptr, IoUringBackend::kBufSize, -1);
+        }
+        q->flags |= IOSQE_BUFFER_SELECT;
+        q->buf_group = IoUringBackend::kBufGroup;
+      }, "recv", where);
+      if (n >= 0 && (op.flags & IORING_CQE_F_BUFFER)) return r->lend(op);
+      if (n == 0) return {};  // end of stream (no buffer taken)
+      if (n == -EINTR || n == -EAGAIN) continue;
+      // Every buffer is holding data nobody has read yet: receive into the loop's own.
+      if (n == -ENOBUFS) break;
+      throw_errno(-n, "recv");
+    }
+  }
+#endif
+  const std::span<char> buf = IoBackend::current().scratch();
+  return {buf.data(), recv_ready(s, std::as_writable_bytes(buf), where)};
+}
+
 }  // namespace detail
 
 using detail::SocketState;
@@ -132,6 +226,16 @@ void Socket::listen(int backlog) {
 
 void Socket::connect(const Address& a, SourceLocation where) {
   SocketState& s = detail::state(s_, "connect");
+#if defined(SPINDLE_HAVE_URING)
+  if (auto* r = detail::ring_for(s, "connect")) {
+    detail::UringOp op;
+    const int res = detail::ring_op(*r, s, true, op, [&](io_uring_sqe* q) {
+      io_uring_prep_connect(q, s.watch.fd, a.data(), a.size());
+    }, "connect", where);
+    if (res < 0) detail::throw_errno(-res, "connect " + a.to_string());
+    return;
+  }
+#endif
   if (::connect(s.watch.fd, a.data(), a.size()) == 0) return;
   if (errno != EINPROGRESS && errno != EINTR) {
     detail::throw_errno(errno, "connect " + a.to_string());
@@ -148,6 +252,23 @@ Socket Socket::accept(Address* peer, SourceLocation where) {
   SocketState& s = detail::state(s_, "accept");
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
+#if defined(SPINDLE_HAVE_URING)
+  if (auto* r = detail::ring_for(s, "accept")) {
+    for (;;) {
+      detail::UringOp op;
+      len = sizeof ss;
+      const int fd = detail::ring_op(*r, s, false, op, [&](io_uring_sqe* q) {
+        io_uring_prep_accept(q, s.watch.fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+      }, "accept", where);
+      if (fd == -EINTR || fd == -EAGAIN || fd == -ECONNABORTED) continue;
+      if (fd < 0) detail::throw_errno(-fd, "accept");
+      Socket out(fd, true);
+      if (peer) *peer = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+      return out;
+    }
+  }
+#endif
   const int fd = detail::retry(s, false, "accept", where, [&] {
     len = sizeof ss;
     return ::accept4(s.watch.fd, reinterpret_cast<sockaddr*>(&ss), &len,
@@ -159,16 +280,24 @@ Socket Socket::accept(Address* peer, SourceLocation where) {
 
 std::size_t Socket::recv(std::span<std::byte> buf, SourceLocation where) {
   SocketState& s = detail::state(s_, "recv");
-  // Known drained (see SocketState::stream): wait for the edge before the syscall.
-  if (s.stream && s.watch.reactor && !s.watch.readable && !s.watch.hup) {
-    detail::wait_ready(s, false, "recv", where);
+#if defined(SPINDLE_HAVE_URING)
+  if (auto* r = detail::ring_for(s, "recv"); r && s.stream) {
+    for (;;) {
+      detail::UringOp op;
+      const int n = detail::ring_op(*r, s, false, op, [&](io_uring_sqe* q) {
+        if (s.is_socket) {
+          io_uring_prep_recv(q, s.watch.fd, buf.data(), buf.size(), 0);
+        } else {
+          io_uring_prep_read(q, s.watch.fd, buf.data(), static_cast<unsigned>(buf.size()), -1);
+        }
+      }, "recv", where);
+      if (n == -EINTR || n == -EAGAIN) continue;
+      if (n < 0) detail::throw_errno(-n, "recv");
+      return static_cast<std::size_t>(n);
+    }
   }
-  const auto n = static_cast<std::size_t>(detail::retry(s, false, "recv", where, [&] {
-    return s.is_socket ? ::recv(s.watch.fd, buf.data(), buf.size(), 0)
-                       : ::read(s.watch.fd, buf.data(), buf.size());
-  }));
-  if (s.stream && n > 0 && n < buf.size() && !s.watch.hup) s.watch.readable = false;
-  return n;
+#endif
+  return detail::recv_ready(s, buf, where);
 }
 
 std::string Socket::recv(std::size_t max, SourceLocation where) {
@@ -179,6 +308,23 @@ std::string Socket::recv(std::size_t max, SourceLocation where) {
 
 std::size_t Socket::send(std::span<const std::byte> data, SourceLocation where) {
   SocketState& s = detail::state(s_, "send");
+#if defined(SPINDLE_HAVE_URING)
+  if (auto* r = detail::ring_for(s, "send"); r && s.stream) {
+    for (;;) {
+      detail::UringOp op;
+      const int n = detail::ring_op(*r, s, true, op, [&](io_uring_sqe* q) {
+        if (s.is_socket) {
+          io_uring_prep_send(q, s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL);
+        } else {
+          io_uring_prep_write(q, s.watch.fd, data.data(), static_cast<unsigned>(data.size()), -1);
+        }
+      }, "send", where);
+      if (n == -EINTR || n == -EAGAIN) continue;
+      if (n < 0) detail::throw_errno(-n, "send");
+      return static_cast<std::size_t>(n);
+    }
+  }
+#endif
   return static_cast<std::size_t>(detail::retry(s, true, "send", where, [&] {
     return detail::send_some(s.watch.fd, s.is_socket, data.data(), data.size());
   }));

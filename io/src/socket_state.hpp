@@ -7,6 +7,9 @@
 
 #include <unistd.h>
 
+#include <cstddef>
+#include <span>
+
 #include "backend.hpp"
 
 namespace spindle::io::detail {
@@ -37,6 +40,18 @@ struct SocketState {
 /// std::system_error(ECANCELED) if the socket was closed meanwhile, (ETIMEDOUT) past
 /// s.deadline, std::logic_error if it belongs to another loop.
 void wait_ready(SocketState& s, bool for_write, const char* what, SourceLocation where);
+
+/// One receive on the socket the epoll way: parks until readable (at once if known ready),
+/// then recv(2) into buf, parking again on EAGAIN. Returns the bytes received, 0 at the end of
+/// the stream. Throws std::system_error, CancelledError.
+std::size_t recv_ready(SocketState& s, std::span<std::byte> buf, SourceLocation where);
+
+/// The socket's next bytes, in a buffer lent by the loop until the caller next parks (copy
+/// out what you keep first): on io_uring a provided buffer the kernel picked when the data
+/// arrived (a parked receiver holds none), else the loop's scratch buffer. Empty at the end
+/// of the stream. Throws std::system_error, CancelledError, std::logic_error if another task
+/// is receiving on the socket.
+std::span<const char> receive_lent(SocketState& s, SourceLocation where);
 
 /// io/'s way into a Socket's state.
 struct SocketAccess {

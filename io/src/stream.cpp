@@ -40,10 +40,20 @@ std::size_t Stream::receive_into(std::span<std::byte> buf, SourceLocation where)
 std::span<const char> Stream::receive(SourceLocation where) {
   if (eof_) return {};
   flush(0, where);
-  // Into the loop's shared buffer, not one on this fiber's stack: a parked reader's frames
+  return receive_lent(where);
+}
+
+std::span<const char> Stream::receive_lent(SourceLocation where) {
+  // Into a buffer the loop lends, not one on this fiber's stack: a parked reader's frames
   // stay small, and the caller copies out what it keeps before anything can park again.
-  const std::span<char> buf = detail::IoBackend::current().scratch();
-  return {buf.data(), receive_into(std::as_writable_bytes(buf), where)};
+  if (tls_) {
+    const std::span<char> buf = detail::IoBackend::current().scratch();
+    return {buf.data(), receive_into(std::as_writable_bytes(buf), where)};
+  }
+  const std::span<const char> got =
+      detail::receive_lent(detail::SocketAccess::state(socket_, "recv"), where);
+  if (got.empty()) eof_ = true;
+  return got;
 }
 
 bool Stream::fill(SourceLocation where) {
@@ -65,10 +75,9 @@ bool Stream::wait_data(SourceLocation where) {
   if (buffered() > 0) return true;
   if (eof_) return false;
   // As receive(), without flushing first: the output belongs to whoever writes.
-  const std::span<char> buf = detail::IoBackend::current().scratch();
-  const std::size_t n = receive_into(std::as_writable_bytes(buf), where);
-  keep({buf.data(), n});
-  return n > 0;
+  const std::span<const char> got = receive_lent(where);
+  keep(got);
+  return !got.empty();
 }
 
 void Stream::consume(std::size_t n) noexcept {

@@ -134,6 +134,7 @@ class SPINDLE_API Stream {
 
  private:
   std::span<const char> receive(SourceLocation where);  // next bytes; empty at end of stream
+  std::span<const char> receive_lent(SourceLocation where);  // as receive(), without flushing
   std::size_t receive_into(std::span<std::byte> buf, SourceLocation where);  // 0: end
   bool fill(SourceLocation where);  // appends received bytes to in_; false at end of stream
   void keep(std::span<const char> got);  // appends got to in_
