@@ -1,20 +1,24 @@
 // TCP echo against the physical floor: a 64-byte request/response ping-pong over loopback
-// with 1, 50 and 1,000 connections, the server and the load generator each on one thread,
-// pinned to different cores.
+// with 1, 50, 300 and 1,000 connections, the server and the load generator each on one
+// thread, pinned to different cores.
 //
-// BM_Echo/N: runs the same raw-epoll load against the baseline, a plain epoll echo server in
-//   C (perf/echo/epoll_echo.c), then against spindle::io::start_server with a task per
-//   connection, in two styles, in one run: `socket_` handlers call Socket::recv/send_all into
-//   a buffer of their own; `stream_` handlers are what an asyncio user writes (data =
-//   Stream::read(4096); write(data); drain()). Counters per server (c_, socket_, stream_):
-//   rt_per_s (round trips per second), p50_us/p99_us latency, cpu_ns_per_rt (the server
-//   thread's CPU time per round trip). On a 2-core machine the load generator is as busy as
-//   the server, so CPU per round trip is the fair comparison: socket_vs_c and stream_vs_c are
-//   round trips per server CPU-second against C's (targets: socket >= 1.0, stream >= 0.97);
-//   *_throughput_ratio are round trips per second against C's.
-// BM_Echo_Idle/N: N open, idle connections to a spindle server whose handlers are parked in
-//   Stream::read; counter bytes_per_connection = the process's resident memory growth / N
-//   (target <= 6 KiB at 10,000).
+// BM_Echo/N: runs the same raw-epoll load, in one run, against the two C baselines, a plain
+//   epoll echo server (perf/echo/epoll_echo.c, `c_`) and an io_uring one (perf/echo/
+//   uring_echo.c, `uc_`), then against spindle::io::start_server with a task per connection
+//   on each backend (epoll: `socket_`, `stream_`; io_uring: `usocket_`, `ustream_`), in two
+//   styles: `socket` handlers call Socket::recv/send_all into a buffer of their own; `stream`
+//   handlers are what an asyncio user writes (data = Stream::read(4096); write(data);
+//   drain()). Counters per server: rt_per_s (round trips per second), p50_us/p99_us latency,
+//   cpu_ns_per_rt (the server thread's CPU time per round trip). On a 2-core machine the load
+//   generator is as busy as the server, so CPU per round trip is the fair comparison:
+//   socket_vs_c and stream_vs_c are round trips per server CPU-second against epoll C's,
+//   usocket_vs_uc and ustream_vs_uc against io_uring C's (targets: >= 0.97);
+//   ustream_vs_stream and usocket_vs_socket are io_uring against epoll, per CPU-second
+//   (targets: >= 1.0, >= 1.2 at 1,000); *_throughput_ratio are round trips per second.
+// BM_Echo_Idle/N: N connections to a spindle server, each of which has made one round trip
+//   (what a real server holds), then idle with their handlers parked in Stream::read;
+//   bytes_per_connection_epoll and _io_uring = the process's resident memory growth / N on
+//   each backend (target <= 6 KiB at 10,000).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -40,6 +44,7 @@
 
 #include "bench_common.hpp"
 #include "echo/epoll_echo.h"
+#include "echo/uring_echo.h"
 
 namespace {
 
@@ -220,6 +225,20 @@ Run measure_c(int conns) {
       [&] { stop_flag = 1; });
 }
 
+Run measure_uring_c(int conns) {
+  volatile int stop_flag = 0;
+  return measure(
+      conns,
+      [&](std::atomic<std::uint16_t>& port) {
+        std::uint16_t p = 0;
+        const int lfd = listening_socket(&p);
+        port = p;
+        if (uring_echo_serve(lfd, &stop_flag) < 0) throw std::runtime_error("io_uring refused");
+        ::close(lfd);
+      },
+      [&] { stop_flag = 1; });
+}
+
 // The handler written against the Socket: recv into a buffer of its own, send it back.
 void socket_echo(spindle::io::Stream& s) {
   spindle::io::Socket& sock = s.socket();
@@ -245,9 +264,12 @@ using Handler = void (*)(spindle::io::Stream&);
 /// Runs a spindle echo server on the calling thread until `stop` is called from another.
 struct SpindleServer {
   Handler handler;
+  spindle::Backend backend = spindle::Backend::Epoll;
   std::atomic<spindle::Loop*> loop{nullptr};
   spindle::io::Server* server = nullptr;
   void run(std::atomic<std::uint16_t>& port) {
+    spindle::RunOptions ro;
+    ro.backend = backend;
     spindle::run([&] {
       spindle::io::ServerOptions opts;
       opts.backlog = 4096;
@@ -256,7 +278,7 @@ struct SpindleServer {
       loop = &spindle::Loop::current();
       port = s.port();
       s.serve_forever();
-    });
+    }, ro);
   }
   void stop() {
     while (!loop.load()) std::this_thread::yield();
@@ -264,8 +286,8 @@ struct SpindleServer {
   }
 };
 
-Run measure_spindle(int conns, Handler handler) {
-  SpindleServer srv{handler};
+Run measure_spindle(int conns, Handler handler, spindle::Backend backend) {
+  SpindleServer srv{handler, backend};
   return measure(
       conns, [&](std::atomic<std::uint16_t>& port) { srv.run(port); }, [&] { srv.stop(); });
 }
@@ -273,13 +295,18 @@ Run measure_spindle(int conns, Handler handler) {
 void BM_Echo(benchmark::State& state) {
   raise_fd_limit();
   const int conns = static_cast<int>(state.range(0));
-  Run c{}, sock{}, stream{};
+  using spindle::Backend;
+  Run c{}, uc{}, sock{}, stream{}, usock{}, ustream{};
   for (auto _ : state) {
     c = measure_c(conns);
-    sock = measure_spindle(conns, socket_echo);
-    stream = measure_spindle(conns, stream_echo);
+    uc = measure_uring_c(conns);
+    sock = measure_spindle(conns, socket_echo, Backend::Epoll);
+    stream = measure_spindle(conns, stream_echo, Backend::Epoll);
+    usock = measure_spindle(conns, socket_echo, Backend::IoUring);
+    ustream = measure_spindle(conns, stream_echo, Backend::IoUring);
   }
-  for (auto [name, r] : {std::pair{"c_", c}, {"socket_", sock}, {"stream_", stream}}) {
+  for (auto [name, r] : {std::pair{"c_", c}, {"uc_", uc}, {"socket_", sock}, {"stream_", stream},
+                         {"usocket_", usock}, {"ustream_", ustream}}) {
     const std::string p = name;
     state.counters[p + "rt_per_s"] = r.rate;
     state.counters[p + "p50_us"] = r.p50_us;
@@ -288,10 +315,16 @@ void BM_Echo(benchmark::State& state) {
   }
   state.counters["socket_vs_c"] = c.cpu_ns_per_rt / sock.cpu_ns_per_rt;
   state.counters["stream_vs_c"] = c.cpu_ns_per_rt / stream.cpu_ns_per_rt;
+  state.counters["usocket_vs_uc"] = uc.cpu_ns_per_rt / usock.cpu_ns_per_rt;
+  state.counters["ustream_vs_uc"] = uc.cpu_ns_per_rt / ustream.cpu_ns_per_rt;
+  state.counters["usocket_vs_socket"] = sock.cpu_ns_per_rt / usock.cpu_ns_per_rt;
+  state.counters["ustream_vs_stream"] = stream.cpu_ns_per_rt / ustream.cpu_ns_per_rt;
   state.counters["socket_throughput_ratio"] = sock.rate / c.rate;
   state.counters["stream_throughput_ratio"] = stream.rate / c.rate;
+  state.counters["ustream_vs_stream_throughput"] = ustream.rate / stream.rate;
+  state.counters["uc_vs_c_throughput"] = uc.rate / c.rate;
 }
-BENCHMARK(BM_Echo)->Arg(1)->Arg(50)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Echo)->Arg(1)->Arg(50)->Arg(300)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 long resident_bytes() {
   std::ifstream f("/proc/self/statm");
@@ -300,12 +333,12 @@ long resident_bytes() {
   return resident * ::sysconf(_SC_PAGESIZE);
 }
 
-void BM_Echo_Idle(benchmark::State& state) {
-  raise_fd_limit();
-  const int conns = static_cast<int>(state.range(0));
+// Resident bytes per connection of a spindle server on `backend` holding `conns` connections
+// that have each made one round trip and are now idle.
+double idle_bytes_per_connection(int conns, spindle::Backend backend) {
   double per_conn = 0;
-  for (auto _ : state) {
-    SpindleServer srv{stream_echo};
+  {
+    SpindleServer srv{stream_echo, backend};
     std::atomic<std::uint16_t> port{0};
     std::thread server([&] { srv.run(port); });
     while (port.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -324,9 +357,17 @@ void BM_Echo_Idle(benchmark::State& state) {
       // Only raw syscalls here: another thread may have held the allocator's lock at fork.
       ::close(ready[0]);
       ::close(release[1]);
+      char msg[kMessage] = {};
       for (int i = 0; i < conns; ++i) {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ::_exit(1);
+        // One round trip, as a real client's first request.
+        if (::write(fd, msg, kMessage) != kMessage) ::_exit(1);
+        for (int got = 0; got < kMessage;) {
+          const ssize_t r = ::read(fd, msg, sizeof msg);
+          if (r <= 0) ::_exit(1);
+          got += static_cast<int>(r);
+        }
       }
       char c = 1;
       [[maybe_unused]] auto w = ::write(ready[1], &c, 1);
@@ -346,7 +387,19 @@ void BM_Echo_Idle(benchmark::State& state) {
     srv.stop();
     server.join();
   }
-  state.counters["bytes_per_connection"] = per_conn;
+  return per_conn;
+}
+
+void BM_Echo_Idle(benchmark::State& state) {
+  raise_fd_limit();
+  const int conns = static_cast<int>(state.range(0));
+  double epoll = 0, uring = 0;
+  for (auto _ : state) {
+    epoll = idle_bytes_per_connection(conns, spindle::Backend::Epoll);
+    uring = idle_bytes_per_connection(conns, spindle::Backend::IoUring);
+  }
+  state.counters["bytes_per_connection_epoll"] = epoll;
+  state.counters["bytes_per_connection_io_uring"] = uring;
 }
 BENCHMARK(BM_Echo_Idle)->Arg(1000)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
