@@ -30,6 +30,9 @@ struct UringOp : spindle::detail::Waiter {
   bool closed = false;       // its fd was closed meanwhile (remove()): the op was cancelled
   FdWatch* watch = nullptr;  // the watch whose slots hold this op (null once removed)
   spindle::detail::TimerEntry deadline;
+  /// An op no task waits for (a Stream's send behind): called with the completion instead
+  /// of waking a task.
+  void (*on_complete)(UringOp&) noexcept = nullptr;
 };
 
 class IoUringBackend final : public IoBackend {
@@ -71,6 +74,14 @@ class IoUringBackend final : public IoBackend {
   std::span<const char> lend(const UringOp& op);
   /// Returns every lent buffer to the kernel (no system call).
   void give_back() noexcept;
+
+  /// Gives up on an op whose fd is about to be closed: submits what is queued (so its fd
+  /// number is looked up while it is still this file's), cancels op, and has the kernel
+  /// process the cancellation now, so that close(2) really closes the file.
+  void abandon(UringOp& op) noexcept;
+  /// Ops no task owns any more (a closed Stream's send behind), freed by their completion;
+  /// the backend's end waits for them.
+  std::size_t orphans = 0;
 
   /// A free submission queue entry (submitting the queue first if it is full). Throws
   /// std::system_error if the kernel takes none.

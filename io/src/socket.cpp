@@ -147,6 +147,170 @@ void set_flag(int fd, int level, int name, bool on, const char* what) {
 
 }  // namespace
 
+#if defined(SPINDLE_HAVE_URING)
+/// A Stream's writes on io_uring: one send in flight (from `inflight`, of which `sent` bytes
+/// are done), what was written meanwhile queued behind it; each completion submits what
+/// remains. Owned by its SocketState, or, once that closed with a send in flight, by itself
+/// until the completion.
+struct SendBehind : UringOp {
+  IoUringBackend* ring = nullptr;
+  int fd = -1;
+  bool is_socket = true;
+  bool in_flight = false;
+  bool orphaned = false;
+  int error = 0;  // the errno a send failed with: every later write and drain throws it
+  std::string inflight;
+  std::size_t sent = 0;
+  std::string queued;
+  spindle::detail::WaitList drainers;  // tasks in drain() (or above the high-water mark)
+
+  std::size_t pending() const noexcept { return inflight.size() - sent + queued.size(); }
+
+  /// Sends what is left of `inflight`. Throws std::system_error if the ring takes nothing.
+  void submit() {
+    io_uring_sqe* q = ring->sqe();
+    const char* p = inflight.data() + sent;
+    const std::size_t n = inflight.size() - sent;
+    if (is_socket) {
+      io_uring_prep_send(q, fd, p, n, MSG_NOSIGNAL);
+    } else {
+      io_uring_prep_write(q, fd, p, static_cast<unsigned>(n), -1);
+    }
+    io_uring_sqe_set_data(q, static_cast<UringOp*>(this));
+    done = false;
+    in_flight = true;
+  }
+
+  static void on_sent(UringOp& o) noexcept {
+    auto& b = static_cast<SendBehind&>(o);
+    b.in_flight = false;
+    if (b.orphaned) {
+      --b.ring->orphans;
+      delete &b;
+      return;
+    }
+    if (b.res >= 0 || b.res == -EINTR || b.res == -EAGAIN) {
+      if (b.res > 0) b.sent += static_cast<std::size_t>(b.res);
+      if (b.sent == b.inflight.size()) {  // all of it: what was queued goes next
+        b.sent = 0;
+        b.inflight.clear();
+        b.inflight.swap(b.queued);
+      }
+      if (!b.inflight.empty()) {
+        try {
+          b.submit();
+        } catch (const std::system_error& e) {
+          b.error = e.code().value();
+        }
+      } else if (b.queued.capacity() > 4096) {  // an idle connection keeps no big buffer
+        std::string().swap(b.queued);
+        std::string().swap(b.inflight);
+      }
+    } else {
+      b.error = -b.res;
+    }
+    if (b.error) {
+      b.inflight.clear();
+      b.queued.clear();
+      b.sent = 0;
+    }
+    b.drainers.wake_all(spindle::detail::WakeReason::Granted);
+  }
+};
+#endif
+
+void release_behind(SendBehind* b, bool loop_alive) noexcept {
+#if defined(SPINDLE_HAVE_URING)
+  if (!loop_alive || !b->in_flight) {
+    delete b;  // (a drainer still parked wakes with an error)
+    return;
+  }
+  b->drainers.wake_all(spindle::detail::WakeReason::Error);
+  b->orphaned = true;
+  ++b->ring->orphans;
+  b->ring->abandon(*b);
+#else
+  (void)b;
+  (void)loop_alive;
+#endif
+}
+
+bool send_behind(SocketState& s, std::string_view data) {
+#if defined(SPINDLE_HAVE_URING)
+  if (!s.stream) return false;
+  SendBehind* b = s.behind;
+  if (!b) {
+    IoUringBackend* r = ring_for(s, "Stream::write");
+    if (!r) return false;
+    b = s.behind = new SendBehind;
+    b->ring = r;
+    b->fd = s.watch.fd;
+    b->is_socket = s.is_socket;
+    b->on_complete = &SendBehind::on_sent;
+  } else if (s.watch.reactor != b->ring) {
+    return false;  // its loop has ended
+  }
+  if (b->error) throw_errno(b->error, "Stream::write");
+  if (data.empty()) return true;
+  if (b->in_flight) {
+    b->queued.append(data);
+  } else {
+    b->inflight.assign(data);
+    b->sent = 0;
+    b->submit();
+  }
+  return true;
+#else
+  (void)s;
+  (void)data;
+  return false;
+#endif
+}
+
+std::size_t behind_pending(const SocketState& s) noexcept {
+#if defined(SPINDLE_HAVE_URING)
+  return s.behind ? s.behind->pending() : 0;
+#else
+  (void)s;
+  return 0;
+#endif
+}
+
+void drain_behind(SocketState& s, std::size_t down_to, SourceLocation where) {
+#if defined(SPINDLE_HAVE_URING)
+  using spindle::detail::WakeReason;
+  while (SendBehind* b = s.behind) {
+    if (b->error) throw_errno(b->error, "send");
+    if (b->pending() <= down_to) return;
+    auto& loop = spindle::detail::LoopCore::require();
+    loop.require_task("Stream::drain");
+    spindle::detail::QueuedWaiter w;
+    spindle::detail::TimerEntry timer;
+    if (s.deadline) {
+      timer.deadline = *s.deadline;
+      timer.kind = spindle::detail::TimerEntry::Kind::Wake;
+      timer.target = static_cast<spindle::detail::Waiter*>(&w);
+      loop.timers().push(timer);
+    }
+    ++loop.io_waiters_;
+    const WakeReason r = b->drainers.park(w, "Stream::drain", where);
+    --loop.io_waiters_;
+    if (timer.queued()) loop.timers().remove(timer);
+    if (r == WakeReason::Timeout) throw_errno(ETIMEDOUT, "Stream::drain: gave up waiting for the peer");
+    if (r == WakeReason::Cancelled || spindle::detail::LoopCore::running_cancel_wins()) {
+      spindle::detail::throw_cancelled();
+    }
+    if (r == WakeReason::Error) {
+      throw_errno(ECANCELED, "Stream::drain: the socket was closed while waiting");
+    }
+  }
+#else
+  (void)s;
+  (void)down_to;
+  (void)where;
+#endif
+}
+
 std::span<const char> receive_lent(SocketState& s, SourceLocation where) {
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = ring_for(s, "recv"); r && s.stream && r->buffers()) {

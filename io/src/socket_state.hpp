@@ -9,10 +9,17 @@
 
 #include <cstddef>
 #include <span>
+#include <string_view>
+#include <utility>
 
 #include "backend.hpp"
 
 namespace spindle::io::detail {
+
+struct SendBehind;
+/// Lets go of s's sends behind (SocketState::close): frees them, or, with a send in flight,
+/// cancels it and leaves it to free itself when the kernel is done.
+void release_behind(SendBehind* b, bool loop_alive) noexcept;
 
 struct SocketState {
   FdWatch watch;
@@ -25,9 +32,12 @@ struct SocketState {
   // While set (Stream::close), a wait past this time fails with ETIMEDOUT instead of parking
   // on: cleanup that holds cancellation back still ends.
   const Clock::time_point* deadline = nullptr;
+  // (io_uring) a Stream's writes, sent by the ring without their task; null until used.
+  SendBehind* behind = nullptr;
   ~SocketState() { close(); }
   void close() noexcept {
     if (watch.fd < 0) return;
+    if (behind) release_behind(std::exchange(behind, nullptr), watch.reactor != nullptr);
     if (watch.reactor) watch.reactor->remove(watch);  // wakes parked tasks with an error
     ::close(watch.fd);
     watch.fd = -1;
@@ -52,6 +62,18 @@ std::size_t recv_ready(SocketState& s, std::span<std::byte> buf, SourceLocation 
 /// of the stream. Throws std::system_error, CancelledError, std::logic_error if another task
 /// is receiving on the socket.
 std::span<const char> receive_lent(SocketState& s, SourceLocation where);
+
+/// (io_uring) Hands `data` to the ring to send without parking: submitted at once if no
+/// send of this socket is in flight, else queued behind it (one send in flight per socket
+/// keeps the order); the completions send the rest with no task involved. Returns false
+/// where this does not apply (epoll, outside a task, datagrams): send the epoll way.
+/// Throws std::system_error if an earlier send behind failed (EPIPE, ECONNRESET...).
+bool send_behind(SocketState& s, std::string_view data);
+/// Bytes handed to send_behind() and not yet taken by the kernel.
+std::size_t behind_pending(const SocketState& s) noexcept;
+/// Parks until at most `down_to` bytes sent behind are pending. Throws std::system_error if
+/// a send failed, (ETIMEDOUT) past s.deadline, CancelledError (the bytes are still sent).
+void drain_behind(SocketState& s, std::size_t down_to, SourceLocation where);
 
 /// io/'s way into a Socket's state.
 struct SocketAccess {

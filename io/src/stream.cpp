@@ -39,7 +39,7 @@ std::size_t Stream::receive_into(std::span<std::byte> buf, SourceLocation where)
 
 std::span<const char> Stream::receive(SourceLocation where) {
   if (eof_) return {};
-  flush(0, where);
+  flush(0, where, false);
   return receive_lent(where);
 }
 
@@ -121,7 +121,7 @@ std::size_t Stream::read_some(std::span<std::byte> buf, SourceLocation where) {
     return n;
   }
   if (eof_) return 0;
-  flush(0, where);
+  flush(0, where, false);
   return receive_into(buf, where);  // straight into the caller's buffer
 }
 
@@ -181,18 +181,30 @@ std::string Stream::read_line(SourceLocation where) {
 
 bool Stream::at_eof() const noexcept { return eof_ && buffered() == 0; }
 
-void Stream::flush(std::size_t down_to, SourceLocation where) {
+void Stream::flush(std::size_t down_to, SourceLocation where, bool wait_behind) {
   while (out_.size() > down_to) {
     // Through TLS, a write interrupted by cancellation is retried with the same bytes first,
     // as OpenSSL requires: they stay at the front of out_ until written.
     const std::size_t n = tls_ ? tls_->write(out_, true, where) : socket_.send(out_, where);
     out_.erase(0, n);
   }
+  // (io_uring) Sends behind go on by themselves: a read need not wait for them, as the bytes
+  // are on their way; drain() and the high-water mark do.
+  if (wait_behind && socket_) {
+    detail::SocketState& state = detail::SocketAccess::state(socket_, "Stream::drain");
+    if (detail::behind_pending(state) > down_to) detail::drain_behind(state, down_to, where);
+  }
 }
 
 void Stream::write(std::string_view data, SourceLocation where) {
   if (out_.empty() && tls_) {
     data.remove_prefix(tls_->write(data, false, where));  // what the socket takes at once
+  } else if (out_.empty() && socket_ &&
+             detail::send_behind(detail::SocketAccess::state(socket_, "Stream::write"), data)) {
+    // io_uring: the ring sends it (after what is in flight), the task goes on.
+    auto& state = detail::SocketAccess::state(socket_, "Stream::write");
+    if (detail::behind_pending(state) > options_.high_water) flush(options_.high_water / 4, where);
+    return;
   } else if (out_.empty()) {
     // Send straight away, without parking; buffer the rest.
     std::size_t sent = 0;
@@ -226,7 +238,8 @@ void Stream::write_eof(SourceLocation where) {
 
 void Stream::close() noexcept {
   if (!socket_) return;
-  if (!out_.empty()) {
+  if (!out_.empty() ||
+      detail::behind_pending(detail::SocketAccess::state(socket_, "Stream::close")) > 0) {
     // Finishing the send must not be interrupted, but a peer that stopped reading must not
     // pin the task either: past the bound the connection is reset.
     auto& state = detail::SocketAccess::state(socket_, "Stream::close");

@@ -142,7 +142,9 @@ class SPINDLE_API Stream {
   void consume(std::size_t n) noexcept;  // drops n buffered bytes; frees a drained buffer
   std::string take(std::size_t n);       // the next n buffered bytes
   std::string take_received(std::span<const char> got, std::size_t n);  // n of got; rest kept
-  void flush(std::size_t down_to, SourceLocation where);
+  // Sends out_ down to `down_to` bytes; with wait_behind, also waits for the ring's sends
+  // behind (io_uring) to get there.
+  void flush(std::size_t down_to, SourceLocation where, bool wait_behind = true);
 
   Socket socket_;
   StreamOptions options_;
