@@ -211,7 +211,8 @@ Run measure(int conns, Start start, Stop stop) {
   return {trips / r.seconds, r.p50_us, r.p99_us, cpu / trips};
 }
 
-Run measure_c(int conns) {
+// One of the C servers: the epoll one, or (`uring`) the io_uring one.
+Run measure_c(int conns, bool uring) {
   volatile int stop_flag = 0;
   return measure(
       conns,
@@ -219,21 +220,11 @@ Run measure_c(int conns) {
         std::uint16_t p = 0;
         const int lfd = listening_socket(&p);
         port = p;
-        epoll_echo_serve(lfd, &stop_flag);
-        ::close(lfd);
-      },
-      [&] { stop_flag = 1; });
-}
-
-Run measure_uring_c(int conns) {
-  volatile int stop_flag = 0;
-  return measure(
-      conns,
-      [&](std::atomic<std::uint16_t>& port) {
-        std::uint16_t p = 0;
-        const int lfd = listening_socket(&p);
-        port = p;
-        if (uring_echo_serve(lfd, &stop_flag) < 0) throw std::runtime_error("io_uring refused");
+        if (!uring) {
+          epoll_echo_serve(lfd, &stop_flag);
+        } else if (uring_echo_serve(lfd, &stop_flag) < 0) {
+          throw std::runtime_error("io_uring refused");
+        }
         ::close(lfd);
       },
       [&] { stop_flag = 1; });
@@ -298,8 +289,8 @@ void BM_Echo(benchmark::State& state) {
   using spindle::Backend;
   Run c{}, uc{}, sock{}, stream{}, usock{}, ustream{};
   for (auto _ : state) {
-    c = measure_c(conns);
-    uc = measure_uring_c(conns);
+    c = measure_c(conns, false);
+    uc = measure_c(conns, true);
     sock = measure_spindle(conns, socket_echo, Backend::Epoll);
     stream = measure_spindle(conns, stream_echo, Backend::Epoll);
     usock = measure_spindle(conns, socket_echo, Backend::IoUring);

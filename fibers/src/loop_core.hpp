@@ -212,6 +212,13 @@ class LoopCore final : public Loop {
 
   // --- timers --------------------------------------------------------------------------------
   TimerHeap& timers() noexcept { return timers_; }
+  /// Queues e to wake w (parked, or about to park) with WakeReason::Timeout at `when`.
+  void wake_at(TimerEntry& e, Waiter& w, Clock::time_point when) {
+    e.deadline = when;
+    e.kind = TimerEntry::Kind::Wake;
+    e.target = &w;
+    timers_.push(e);
+  }
   /// When a task parks: the coarse clock (a 4 ms tick, read in about 4 ns), or virtual time.
   Clock::time_point park_time() const noexcept {
     if (virtual_time_) return virtual_now_;

@@ -216,12 +216,7 @@ WakeReason EpollReactor::wait(FdWatch& w, Interest interest, const Clock::time_p
   };
   if (reads) w.reader = &iw;
   if (writes) w.writer = &iw;
-  if (deadline) {
-    iw.deadline.deadline = *deadline;
-    iw.deadline.kind = TimerEntry::Kind::Wake;
-    iw.deadline.target = static_cast<Waiter*>(&iw);
-    loop.timers().push(iw.deadline);
-  }
+  if (deadline) loop.wake_at(iw.deadline, iw, *deadline);
   ++loop.io_waiters_;
   const WakeReason r = loop.park(iw, what, where);
   --loop.io_waiters_;

@@ -75,41 +75,40 @@ int open(IoUringBackend& ring, const std::string& path, int flags, int mode, con
   return checked(r, what, path);
 }
 
-/// Reads up to n bytes at offset into p until n or the end of the file; returns how many.
-std::size_t read(IoUringBackend& ring, int fd, char* p, std::size_t n, std::uint64_t offset,
-                 const char* what, const std::string& path, SourceLocation where) {
-  std::size_t got = 0;
-  while (got < n) {
+/// Reads n bytes at offset into p (or writes n bytes from p), in as many operations as it
+/// takes; a read stops at the end of the file. Returns how many bytes were moved.
+std::size_t transfer(IoUringBackend& ring, int fd, bool write, char* p, std::size_t n,
+                     std::uint64_t offset, const char* what, const std::string& path,
+                     SourceLocation where) {
+  std::size_t done = 0;
+  while (done < n) {
+    const auto chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
     const auto r = ring_call(
         ring,
         [&](io_uring_sqe* s) {
-          io_uring_prep_read(s, fd, p + got, static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30)),
-                             offset + got);
+          if (write) {
+            io_uring_prep_write(s, fd, p + done, chunk, offset + done);
+          } else {
+            io_uring_prep_read(s, fd, p + done, chunk, offset + done);
+          }
         },
         true, nullptr, what, where);
     if (!r.cancelled() && (r.res == -EINTR || r.res == -EAGAIN)) continue;
     const int k = checked(r, what, path);
-    if (k == 0) break;
-    got += static_cast<std::size_t>(k);
+    if (k == 0 && !write) break;  // the end of the file
+    done += static_cast<std::size_t>(k);
   }
-  return got;
+  return done;
 }
 
-/// Writes all of data at offset.
+std::size_t read(IoUringBackend& ring, int fd, char* p, std::size_t n, std::uint64_t offset,
+                 const char* what, const std::string& path, SourceLocation where) {
+  return transfer(ring, fd, false, p, n, offset, what, path, where);
+}
+
 void write(IoUringBackend& ring, int fd, const char* p, std::size_t n, std::uint64_t offset,
            const char* what, const std::string& path, SourceLocation where) {
-  std::size_t done = 0;
-  while (done < n) {
-    const auto r = ring_call(
-        ring,
-        [&](io_uring_sqe* s) {
-          io_uring_prep_write(s, fd, p + done, static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30)),
-                              offset + done);
-        },
-        true, nullptr, what, where);
-    if (!r.cancelled() && (r.res == -EINTR || r.res == -EAGAIN)) continue;
-    done += static_cast<std::size_t>(checked(r, what, path));
-  }
+  transfer(ring, fd, true, const_cast<char*>(p), n, offset, what, path, where);
 }
 
 /// Closes fd through the ring, cancellation held back (close(2) releases the fd whatever it

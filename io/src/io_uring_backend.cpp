@@ -252,12 +252,7 @@ WakeReason IoUringBackend::await(UringOp& op, bool interruptible,
       if (me.deadline.queued()) me.task->loop_->timers().remove(me.deadline);
     };
   }
-  if (deadline) {
-    op.deadline.deadline = *deadline;
-    op.deadline.kind = TimerEntry::Kind::Wake;
-    op.deadline.target = static_cast<Waiter*>(&op);
-    loop.timers().push(op.deadline);
-  }
+  if (deadline) loop.wake_at(op.deadline, op, *deadline);
   ++loop.io_waiters_;
   const WakeReason r = loop.park(op, what, where);
   if (!op.done) {

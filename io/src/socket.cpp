@@ -138,6 +138,30 @@ int ring_op(IoUringBackend& r, SocketState& s, bool write, UringOp& op, Prep pre
   }
   return op.res;
 }
+
+/// One receive into (or send from) p through the ring: recv/send on a socket, read/write on
+/// a pipe. Returns the bytes moved (0: end of stream). Throws as ring_op, std::system_error
+/// naming `what`.
+std::size_t ring_transfer(IoUringBackend& r, SocketState& s, bool write, std::byte* p,
+                          std::size_t n, const char* what, SourceLocation where) {
+  for (;;) {
+    UringOp op;
+    const int res = ring_op(r, s, write, op, [&](io_uring_sqe* q) {
+      if (s.is_socket && write) {
+        io_uring_prep_send(q, s.watch.fd, p, n, MSG_NOSIGNAL);
+      } else if (s.is_socket) {
+        io_uring_prep_recv(q, s.watch.fd, p, n, 0);
+      } else if (write) {
+        io_uring_prep_write(q, s.watch.fd, p, static_cast<unsigned>(n), -1);
+      } else {
+        io_uring_prep_read(q, s.watch.fd, p, static_cast<unsigned>(n), -1);
+      }
+    }, what, where);
+    if (res == -EINTR || res == -EAGAIN) continue;
+    if (res < 0) throw_errno(-res, what);
+    return static_cast<std::size_t>(res);
+  }
+}
 #endif
 
 void set_flag(int fd, int level, int name, bool on, const char* what) {
@@ -286,12 +310,7 @@ void drain_behind(SocketState& s, std::size_t down_to, SourceLocation where) {
     loop.require_task("Stream::drain");
     spindle::detail::QueuedWaiter w;
     spindle::detail::TimerEntry timer;
-    if (s.deadline) {
-      timer.deadline = *s.deadline;
-      timer.kind = spindle::detail::TimerEntry::Kind::Wake;
-      timer.target = static_cast<spindle::detail::Waiter*>(&w);
-      loop.timers().push(timer);
-    }
+    if (s.deadline) loop.wake_at(timer, w, *s.deadline);
     ++loop.io_waiters_;
     const WakeReason r = b->drainers.park(w, "Stream::drain", where);
     --loop.io_waiters_;
@@ -446,19 +465,7 @@ std::size_t Socket::recv(std::span<std::byte> buf, SourceLocation where) {
   SocketState& s = detail::state(s_, "recv");
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::ring_for(s, "recv"); r && s.stream) {
-    for (;;) {
-      detail::UringOp op;
-      const int n = detail::ring_op(*r, s, false, op, [&](io_uring_sqe* q) {
-        if (s.is_socket) {
-          io_uring_prep_recv(q, s.watch.fd, buf.data(), buf.size(), 0);
-        } else {
-          io_uring_prep_read(q, s.watch.fd, buf.data(), static_cast<unsigned>(buf.size()), -1);
-        }
-      }, "recv", where);
-      if (n == -EINTR || n == -EAGAIN) continue;
-      if (n < 0) detail::throw_errno(-n, "recv");
-      return static_cast<std::size_t>(n);
-    }
+    return detail::ring_transfer(*r, s, false, buf.data(), buf.size(), "recv", where);
   }
 #endif
   return detail::recv_ready(s, buf, where);
@@ -474,19 +481,8 @@ std::size_t Socket::send(std::span<const std::byte> data, SourceLocation where) 
   SocketState& s = detail::state(s_, "send");
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::ring_for(s, "send"); r && s.stream) {
-    for (;;) {
-      detail::UringOp op;
-      const int n = detail::ring_op(*r, s, true, op, [&](io_uring_sqe* q) {
-        if (s.is_socket) {
-          io_uring_prep_send(q, s.watch.fd, data.data(), data.size(), MSG_NOSIGNAL);
-        } else {
-          io_uring_prep_write(q, s.watch.fd, data.data(), static_cast<unsigned>(data.size()), -1);
-        }
-      }, "send", where);
-      if (n == -EINTR || n == -EAGAIN) continue;
-      if (n < 0) detail::throw_errno(-n, "send");
-      return static_cast<std::size_t>(n);
-    }
+    return detail::ring_transfer(*r, s, true, const_cast<std::byte*>(data.data()), data.size(),
+                                 "send", where);
   }
 #endif
   return static_cast<std::size_t>(detail::retry(s, true, "send", where, [&] {
