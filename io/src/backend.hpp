@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
+#include <string>
 
 namespace spindle::io::detail {
 
@@ -84,6 +86,15 @@ class IoBackend : public Reactor {
   static constexpr std::size_t kScratch = 64 * 1024;
 
  protected:
+  /// The start of every wait(): requires a task, and w's slots for `interest` free. Throws
+  /// std::logic_error naming `what`.
+  static void check_can_wait(FdWatch& w, Interest interest, const char* what) {
+    spindle::detail::LoopCore::require().require_task(what);
+    if ((interest != Interest::write && w.reader) || (interest != Interest::read && w.writer)) {
+      throw std::logic_error(std::string(what) + ": another task already waits on this fd");
+    }
+  }
+
   IoUringBackend* uring_ = nullptr;
   /// Every registered watch, so the backend's end can detach sockets that outlive it.
   spindle::detail::IntrusiveList<FdWatch, WatchTag> watches_;

@@ -200,12 +200,9 @@ struct IoWaiter : Waiter {
 
 WakeReason EpollReactor::wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
                               const char* what, SourceLocation where) {
+  check_can_wait(w, interest, what);
   LoopCore& loop = LoopCore::require();
-  loop.require_task(what);
   const bool reads = interest != Interest::write, writes = interest != Interest::read;
-  if ((reads && w.reader) || (writes && w.writer)) {
-    throw std::logic_error(std::string(what) + ": another task already waits on this fd");
-  }
   IoWaiter iw;
   iw.watch = &w;
   iw.detach = [](Waiter& x) noexcept {  // cancellation, timeout: leave the slots and the timer

@@ -313,12 +313,8 @@ void IoUringBackend::remove(FdWatch& w) noexcept {
 
 WakeReason IoUringBackend::wait(FdWatch& w, Interest interest, const Clock::time_point* deadline,
                                 const char* what, SourceLocation where) {
-  LoopCore& loop = LoopCore::require();
-  loop.require_task(what);
+  check_can_wait(w, interest, what);
   const bool reads = interest != Interest::write, writes = interest != Interest::read;
-  if ((reads && w.reader) || (writes && w.writer)) {
-    throw std::logic_error(std::string(what) + ": another task already waits on this fd");
-  }
   unsigned mask = 0;
   if (reads) mask |= POLLIN | POLLRDHUP;
   if (writes) mask |= POLLOUT;
