@@ -4,8 +4,18 @@
 // task is being cancelled, sockets closed under operations in flight.
 #include <spindle_test.hpp>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <system_error>
 
 #include <cstdlib>
 #include <stdexcept>
@@ -63,6 +73,58 @@ BOOST_AUTO_TEST_CASE(run_options_and_the_environment_choose) {
     }
   }
   if (!keep.empty()) ::setenv("SPINDLE_BACKEND", keep.c_str(), 1);
+}
+
+// As under a container's seccomp profile: io_uring_setup fails with EPERM. Auto falls back
+// to epoll; an explicit IoUring says why it cannot run. In a child process, which the filter
+// confines.
+BOOST_AUTO_TEST_CASE(io_uring_refused_by_seccomp_falls_back_to_epoll) {
+#if defined(__x86_64__)
+  int pipefd[2];
+  BOOST_REQUIRE(::pipe(pipefd) == 0);
+  const pid_t child = ::fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(pipefd[0]);
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    std::string report;
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+      report = "no seccomp";
+    } else {
+      ::unsetenv("SPINDLE_BACKEND");
+      report = backend_of({});
+      try {
+        backend_of(spindle_test::on_backend(spindle::Backend::IoUring));
+        report += " io_uring ran";
+      } catch (const std::system_error& e) {
+        report += e.code().value() == EPERM ? " EPERM" : " other error";
+      }
+    }
+    [[maybe_unused]] auto w = ::write(pipefd[1], report.data(), report.size());
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string report;
+  char buf[64];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) report.append(buf, static_cast<std::size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  BOOST_TEST(status == 0);
+  BOOST_TEST(report == "epoll EPERM");
+#else
+  BOOST_TEST_MESSAGE("the seccomp filter here is written for x86-64");
+#endif
 }
 
 BOOST_AUTO_TEST_CASE(stats_name_the_backend) {
