@@ -97,24 +97,7 @@ IoUringBackend::~IoUringBackend() {
   detach_all();
   // Sends of closed streams still in flight read memory of their own: let them end (they
   // were cancelled; a few milliseconds at most), so it is freed after the kernel is done.
-  for (int i = 0; orphans > 0 && i < 1000; ++i) {
-    __kernel_timespec ts{0, 1000000};
-    io_uring_cqe* first = nullptr;
-    io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
-    unsigned head, seen = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      if (cqe->user_data > kWakeup) {
-        auto& op = *reinterpret_cast<UringOp*>(cqe->user_data);
-        if (op.on_complete) {
-          op.res = cqe->res;
-          op.on_complete(op);
-        }
-      }
-      ++seen;
-    }
-    io_uring_cq_advance(&ring_, seen);
-  }
+  for (int i = 0; orphans > 0 && i < 1000; ++i) poll(Clock::now() + std::chrono::milliseconds(1));
   // Every task's operation completed before its task ended; what remains (the eventfd's
   // poll) holds no memory of ours. Closing the ring cancels it; the kernel lets go of the
   // provided buffers with the ring.

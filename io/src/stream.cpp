@@ -199,11 +199,12 @@ void Stream::flush(std::size_t down_to, SourceLocation where, bool wait_behind) 
 void Stream::write(std::string_view data, SourceLocation where) {
   if (out_.empty() && tls_) {
     data.remove_prefix(tls_->write(data, false, where));  // what the socket takes at once
-  } else if (out_.empty() && socket_ &&
-             detail::send_behind(detail::SocketAccess::state(socket_, "Stream::write"), data)) {
+  } else if (detail::SocketState* state =
+                 out_.empty() && socket_ ? &detail::SocketAccess::state(socket_, "Stream::write")
+                                         : nullptr;
+             state && detail::send_behind(*state, data)) {
     // io_uring: the ring sends it (after what is in flight), the task goes on.
-    auto& state = detail::SocketAccess::state(socket_, "Stream::write");
-    if (detail::behind_pending(state) > options_.high_water) flush(options_.high_water / 4, where);
+    if (detail::behind_pending(*state) > options_.high_water) flush(options_.high_water / 4, where);
     return;
   } else if (out_.empty()) {
     // Send straight away, without parking; buffer the rest.
