@@ -83,6 +83,12 @@ class IoBackend : public Reactor {
     if (!scratch_) scratch_.reset(new char[kScratch]);  // not zeroed: recv overwrites it
     return {scratch_.get(), kScratch};
   }
+  /// A second buffer like scratch(), for TLS: the plaintext decrypted from bytes received
+  /// into scratch(). Throws std::bad_alloc.
+  std::span<char> plain_scratch() {
+    if (!plain_scratch_) plain_scratch_.reset(new char[kScratch]);
+    return {plain_scratch_.get(), kScratch};
+  }
   static constexpr std::size_t kScratch = 64 * 1024;
 
  protected:
@@ -109,6 +115,7 @@ class IoBackend : public Reactor {
 
  private:
   std::unique_ptr<char[]> scratch_;
+  std::unique_ptr<char[]> plain_scratch_;
 };
 
 }  // namespace spindle::io::detail

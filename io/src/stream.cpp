@@ -1,9 +1,11 @@
 // Stream: an input buffer (in_ from in_pos_) and an output buffer (out_). Reads return
 // buffered bytes first and consume only what they return, so a cancelled or failed read
-// loses nothing. New bytes arrive in the loop's shared scratch buffer; a read copies out
-// what it returns and keeps only the rest in in_, which is freed once drained. Reads flush
-// pending output first (request/response never deadlocks on unsent data); write() sends at
-// once and buffers only what the kernel refuses.
+// loses nothing. New bytes arrive in a buffer the loop lends (a provided buffer on io_uring,
+// else the loop's shared scratch buffer); a read copies out what it returns and keeps only
+// the rest in in_, which is freed once drained. Reads flush pending output first
+// (request/response never deadlocks on unsent data); write() sends at once (or hands the
+// bytes to the ring) and buffers only what the kernel refuses. TLS sits between: records
+// it makes are sent as plain bytes are, and it decrypts what the transport receives.
 #include <spindle/cancel.hpp>
 #include <spindle/errors.hpp>
 #include <spindle/io/stream.hpp>
@@ -25,6 +27,22 @@
 
 namespace spindle::io {
 
+/// The stream's transport, as its TLS session sees it.
+class Stream::TlsWire final : public detail::TlsTransport {
+ public:
+  explicit TlsWire(Stream& s) noexcept : s_(s) {}
+  void send(std::string_view wire, bool may_park, SourceLocation where) override {
+    s_.send_wire(wire, may_park, where);
+  }
+  void push(SourceLocation where) override { s_.flush(0, where, false); }
+  std::span<const char> receive(SourceLocation where) override {
+    return detail::receive_lent(detail::SocketAccess::state(s_.socket_, "recv"), where);
+  }
+
+ private:
+  Stream& s_;
+};
+
 Stream::Stream(Socket socket, StreamOptions options)
     : socket_(std::move(socket)), options_(options) {}
 Stream::Stream(Stream&&) noexcept = default;
@@ -32,7 +50,8 @@ Stream& Stream::operator=(Stream&&) noexcept = default;
 Stream::~Stream() { close(); }
 
 std::size_t Stream::receive_into(std::span<std::byte> buf, SourceLocation where) {
-  const std::size_t n = tls_ ? tls_->read(buf, where) : socket_.recv(buf, where);
+  TlsWire wire(*this);
+  const std::size_t n = tls_ ? tls_->read(buf, wire, where) : socket_.recv(buf, where);
   if (n == 0) eof_ = true;
   return n;
 }
@@ -46,8 +65,8 @@ std::span<const char> Stream::receive(SourceLocation where) {
 std::span<const char> Stream::receive_lent(SourceLocation where) {
   // Into a buffer the loop lends, not one on this fiber's stack: a parked reader's frames
   // stay small, and the caller copies out what it keeps before anything can park again.
-  if (tls_) {
-    const std::span<char> buf = detail::IoBackend::current().scratch();
+  if (tls_) {  // (the ciphertext may arrive in scratch(): the plaintext goes elsewhere)
+    const std::span<char> buf = detail::IoBackend::current().plain_scratch();
     return {buf.data(), receive_into(std::as_writable_bytes(buf), where)};
   }
   const std::span<const char> got =
@@ -183,10 +202,7 @@ bool Stream::at_eof() const noexcept { return eof_ && buffered() == 0; }
 
 void Stream::flush(std::size_t down_to, SourceLocation where, bool wait_behind) {
   while (out_.size() > down_to) {
-    // Through TLS, a write interrupted by cancellation is retried with the same bytes first,
-    // as OpenSSL requires: they stay at the front of out_ until written.
-    const std::size_t n = tls_ ? tls_->write(out_, true, where) : socket_.send(out_, where);
-    out_.erase(0, n);
+    out_.erase(0, socket_.send(out_, where));
   }
   // (io_uring) Sends behind go on by themselves: a read need not wait for them, as the bytes
   // are on their way; drain() and the high-water mark do.
@@ -197,14 +213,23 @@ void Stream::flush(std::size_t down_to, SourceLocation where, bool wait_behind) 
 }
 
 void Stream::write(std::string_view data, SourceLocation where) {
-  if (out_.empty() && tls_) {
-    data.remove_prefix(tls_->write(data, false, where));  // what the socket takes at once
-  } else if (detail::SocketState* state =
-                 out_.empty() && socket_ ? &detail::SocketAccess::state(socket_, "Stream::write")
-                                         : nullptr;
-             state && detail::send_behind(*state, data)) {
+  // TLS seals the bytes into records at once; they go out as plain bytes would.
+  if (tls_) {
+    send_wire(tls_->seal(data), true, where);
+  } else {
+    send_wire(data, true, where);
+  }
+}
+
+void Stream::send_wire(std::string_view data, bool may_park, SourceLocation where) {
+  if (detail::SocketState* state =
+          out_.empty() && socket_ ? &detail::SocketAccess::state(socket_, "Stream::write")
+                                  : nullptr;
+      state && detail::send_behind(*state, data)) {
     // io_uring: the ring sends it (after what is in flight), the task goes on.
-    if (detail::behind_pending(*state) > options_.high_water) flush(options_.high_water / 4, where);
+    if (may_park && detail::behind_pending(*state) > options_.high_water) {
+      flush(options_.high_water / 4, where);
+    }
     return;
   } else if (out_.empty()) {
     // Send straight away, without parking; buffer the rest.
@@ -226,14 +251,17 @@ void Stream::write(std::string_view data, SourceLocation where) {
     data.remove_prefix(sent);
   }
   out_.append(data);
-  if (out_.size() > options_.high_water) flush(options_.high_water / 4, where);
+  if (may_park && out_.size() > options_.high_water) flush(options_.high_water / 4, where);
 }
 
 void Stream::drain(SourceLocation where) { flush(0, where); }
 
 void Stream::write_eof(SourceLocation where) {
   flush(0, where);
-  if (tls_) tls_->close_notify(true, where);
+  if (tls_) {
+    send_wire(tls_->close_notify(), true, where);
+    flush(0, where);
+  }
   socket_.shutdown(SHUT_WR);
 }
 
@@ -264,7 +292,11 @@ void Stream::close() noexcept {
     }
   }
   if (tls_) {
-    tls_->close_notify(false, SourceLocation::current());  // only if it goes out at once
+    // close_notify, if it goes out at once behind nothing: the peer then reads a clean end.
+    const std::string alert = tls_->close_notify();
+    if (out_.empty() && detail::behind_pending(detail::SocketAccess::state(socket_, "Stream::close")) == 0) {
+      (void)detail::send_some(socket_.fd(), socket_.is_socket(), alert.data(), alert.size());
+    }
     tls_.reset();
   }
   socket_.close();
@@ -284,10 +316,10 @@ void Stream::start_tls(const TlsContext& ctx, std::string_view server_hostname,
   in_.clear();
   in_pos_ = 0;
   try {
-    tls_ = std::make_unique<detail::TlsSession>(
-        ctx, detail::SocketAccess::state(socket_, "start_tls"), std::string(server_hostname),
-        std::move(peer), std::move(received));
-    tls_->handshake(where);
+    tls_ = std::make_unique<detail::TlsSession>(ctx, std::string(server_hostname),
+                                                std::move(peer), std::move(received));
+    TlsWire wire(*this);
+    tls_->handshake(wire, where);
   } catch (...) {
     // Half a handshake is nothing a later call could use: close (also on cancellation).
     tls_.reset();

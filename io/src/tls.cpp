@@ -1,24 +1,22 @@
 // TLS with OpenSSL 3: TlsContext (a shared SSL_CTX) and TlsSession (see tls_session.hpp).
 //
-// The BIO is ours: it reads with recv() and writes with send(MSG_NOSIGNAL) on the socket's fd
-// (no SIGPIPE, no extra copy), and on EAGAIN clears the socket's readiness flag, so the task
-// parks on the same epoll edge a plain Stream would. Reads ask for a whole buffer
-// (read-ahead); a short read means the socket is drained, and the next read parks before
-// trying recv() again, as Socket::recv does.
+// The BIO is ours and holds no socket: reads take the ciphertext the transport lent (or what
+// the session kept of it), writes append records to the session's out_. A read that finds
+// nothing asks OpenSSL to retry, and the session then receives through the transport; a read
+// decrypts every record already received before it returns, so lent bytes are rarely kept.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "off_loop.hpp"
-#include "socket_state.hpp"
 #include "syscall.hpp"
 #include "tls_session.hpp"
 
@@ -56,10 +54,9 @@ std::shared_ptr<TlsContextState> make_context(bool server) {
   st->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (!st->ctx) throw_tls("TlsContext", "cannot create an SSL context");
   SSL_CTX_set_min_proto_version(st->ctx, TLS1_2_VERSION);
-  // Partial writes and a moving buffer: a Stream keeps unsent bytes in a string that grows,
-  // and retries a write from there. Idle connections give their record buffers back.
-  SSL_CTX_set_mode(st->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  // Idle connections give their record buffers back. (Writes go to memory whole: no
+  // partial writes to retry.)
+  SSL_CTX_set_mode(st->ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_read_ahead(st->ctx, 1);
   // A peer that closes the connection without close_notify ends the stream, as a plain TCP
   // close does (HTTP/1.1 peers routinely do; lengths guard against truncation there).
@@ -80,72 +77,60 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
-// --- the BIO over the socket's fd ----------------------------------------------------------
+// --- the BIO over the session's memory ------------------------------------------------------
+
+TlsSession& session(BIO* b) { return *static_cast<TlsSession*>(BIO_get_data(b)); }
 
 int bio_write(BIO* b, const char* data, int len) {
-  auto& s = *static_cast<TlsSession*>(BIO_get_data(b));
-  BIO_clear_retry_flags(b);
-  for (;;) {
-    const ssize_t n = ::send(s.socket_.watch.fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      s.socket_.watch.writable = false;
-      BIO_set_retry_write(b);
-    } else {
-      s.errno_ = errno;
-    }
-    return -1;
-  }
+  session(b).out_.append(data, static_cast<std::size_t>(len));  // sent by the Stream
+  return len;
 }
 
 int bio_read(BIO* b, char* buf, int len) {
-  auto& s = *static_cast<TlsSession*>(BIO_get_data(b));
+  TlsSession& s = session(b);
   BIO_clear_retry_flags(b);
-  if (s.received_pos_ < s.received_.size()) {  // bytes the Stream had read before TLS began
-    const std::size_t n =
-        std::min(static_cast<std::size_t>(len), s.received_.size() - s.received_pos_);
-    std::memcpy(buf, s.received_.data() + s.received_pos_, n);
-    s.received_pos_ += n;
-    if (s.received_pos_ == s.received_.size()) std::string().swap(s.received_);
-    return static_cast<int>(n);
-  }
-  FdWatch& w = s.socket_.watch;
-  if (w.reactor && !w.readable && !w.hup) {  // drained by the last short read: wait for the edge
-    BIO_set_retry_read(b);
+  auto n = static_cast<std::size_t>(len);
+  if (s.in_pos_ < s.in_.size()) {  // kept from before: it came first
+    n = std::min(n, s.in_.size() - s.in_pos_);
+    std::memcpy(buf, s.in_.data() + s.in_pos_, n);
+    s.in_pos_ += n;
+    if (s.in_pos_ == s.in_.size()) {  // drained: an idle session holds no buffer
+      std::string().swap(s.in_);
+      s.in_pos_ = 0;
+    }
+  } else if (!s.lent_.empty()) {
+    n = std::min(n, s.lent_.size());
+    std::memcpy(buf, s.lent_.data(), n);
+    s.lent_ = s.lent_.subspan(n);
+  } else if (s.in_eof_) {
+    return 0;  // end of stream
+  } else {
+    BIO_set_retry_read(b);  // the session receives more
     return -1;
   }
-  for (;;) {
-    const ssize_t n = ::recv(w.fd, buf, static_cast<std::size_t>(len), 0);
-    if (n > 0) {
-      if (n < len && !w.hup) w.readable = false;
-      return static_cast<int>(n);
-    }
-    if (n == 0) return 0;  // end of stream
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      w.readable = false;
-      BIO_set_retry_read(b);
-    } else {
-      s.errno_ = errno;
-    }
-    return -1;
-  }
+  return static_cast<int>(n);
 }
 
-long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+  if (cmd == BIO_CTRL_FLUSH) return 1;
+  if (cmd == BIO_CTRL_EOF) {
+    const TlsSession& s = session(b);
+    return s.in_eof_ && s.in_pos_ == s.in_.size() && s.lent_.empty() ? 1 : 0;
+  }
+  return 0;
+}
 
 int bio_create(BIO* b) {
   BIO_set_init(b, 1);
   return 1;
 }
 
-BIO_METHOD* socket_bio_method() {
+BIO_METHOD* memory_bio_method() {
   static BIO_METHOD* const method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "spindle socket");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "spindle records");
     if (!m || !BIO_meth_set_write(m, bio_write) || !BIO_meth_set_read(m, bio_read) ||
         !BIO_meth_set_ctrl(m, bio_ctrl) || !BIO_meth_set_create(m, bio_create)) {
-      throw_tls("TLS", "cannot create the socket BIO");
+      throw_tls("TLS", "cannot create the records BIO");
     }
     return m;
   }();
@@ -161,13 +146,13 @@ bool is_ip_address(const std::string& host) {
 
 // --- TlsSession --------------------------------------------------------------------------------
 
-TlsSession::TlsSession(const TlsContext& ctx, SocketState& socket,
-                       const std::string& server_hostname, std::string peer, std::string received)
-    : socket_(socket), received_(std::move(received)), peer_(std::move(peer)) {
+TlsSession::TlsSession(const TlsContext& ctx, const std::string& server_hostname,
+                       std::string peer, std::string received)
+    : in_(std::move(received)), peer_(std::move(peer)) {
   const TlsContextState& st = *ctx.state();
   ssl_ = SSL_new(st.ctx);
   if (!ssl_) throw_tls("TLS with " + peer_, "cannot create an SSL session");
-  BIO* bio = BIO_new(socket_bio_method());
+  BIO* bio = BIO_new(memory_bio_method());
   if (!bio) {
     SSL_free(ssl_);
     throw_tls("TLS with " + peer_, "cannot create a BIO");
@@ -208,71 +193,121 @@ void TlsSession::fail(const char* what) {
   throw_tls(prefix, "protocol error");
 }
 
+void TlsSession::stash() {
+  if (lent_.empty()) return;
+  if (in_pos_ > 0) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  in_.append(lent_.data(), lent_.size());
+  lent_ = {};
+}
+
+namespace {
+
+/// Hands s.out_ to the transport and empties it, also if the transport throws (what it threw
+/// at had taken the bytes already, or the connection is gone).
+void send_out(TlsSession& s, TlsTransport& t, bool may_park, SourceLocation where) {
+  if (s.out_.empty()) return;
+  struct Clear {
+    std::string& out;
+    ~Clear() { out.clear(); }
+  } clear{s.out_};
+  t.send(s.out_, may_park, where);
+}
+
+}  // namespace
+
 template <class Op>
-int TlsSession::drive(const char* what, bool may_park, SourceLocation where, Op op) {
-  for (;;) {
-    ERR_clear_error();
-    errno_ = 0;
-    const int r = op();
-    if (r > 0) return 1;
-    switch (SSL_get_error(ssl_, r)) {
-      case SSL_ERROR_WANT_READ:
-        if (!may_park) return -1;
-        wait_ready(socket_, false, what, where);
-        continue;
-      case SSL_ERROR_WANT_WRITE:
-        if (!may_park) return -1;
-        wait_ready(socket_, true, what, where);
-        continue;
-      case SSL_ERROR_ZERO_RETURN:
-        return 0;  // close_notify
-      case SSL_ERROR_SYSCALL:
-        if (errno_ != 0) throw_errno(errno_, std::string(what) + " with " + peer_);
-        if (ERR_peek_last_error() == 0) return 0;  // the peer closed the connection
-        fail(what);
-      default:
-        fail(what);
+int TlsSession::drive(const char* what, TlsTransport& t, bool handshake, SourceLocation where, Op op) {
+  try {
+    for (;;) {
+      ERR_clear_error();
+      const int r = op();
+      stash();
+      const int err = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
+      // Handshake messages, alerts, tickets: the peer waits for them. (A read that has
+      // plaintext must not park: it may be in a buffer the loop lends.)
+      send_out(*this, t, handshake, where);
+      switch (err) {
+        case SSL_ERROR_NONE:
+          return 1;
+        case SSL_ERROR_WANT_READ: {
+          if (handshake) t.push(where);
+          const std::span<const char> got = t.receive(where);
+          if (got.empty()) in_eof_ = true;
+          lent_ = got;
+          continue;
+        }
+        case SSL_ERROR_ZERO_RETURN:
+          return 0;  // close_notify, or the transport's end (SSL_OP_IGNORE_UNEXPECTED_EOF)
+        case SSL_ERROR_SYSCALL:
+          if (ERR_peek_last_error() == 0) return 0;  // the peer closed the connection
+          fail(what);
+        default:
+          fail(what);
+      }
     }
+  } catch (const TlsError&) {
+    throw;
+  } catch (const std::system_error& e) {  // the transport's: say it was TLS's, and with whom
+    throw std::system_error(e.code(), std::string(what) + " with " + peer_);
   }
 }
 
-void TlsSession::handshake(SourceLocation where) {
-  if (drive("TLS handshake", true, where, [&] { return SSL_do_handshake(ssl_); }) == 0) {
+void TlsSession::handshake(TlsTransport& t, SourceLocation where) {
+  if (drive("TLS handshake", t, true, where, [&] { return SSL_do_handshake(ssl_); }) == 0) {
     throw TlsError(ECONNRESET, "TLS handshake with " + peer_ + ": the peer closed the connection");
   }
+  t.push(where);  // a client's Finished: the server answers nothing until it has it
 }
 
-std::size_t TlsSession::read(std::span<std::byte> buf, SourceLocation where) {
+std::size_t TlsSession::read(std::span<std::byte> buf, TlsTransport& t, SourceLocation where) {
   std::size_t n = 0;
-  if (drive("TLS read", true, where, [&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); }) == 0) {
+  if (drive("TLS read", t, false, where, [&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); }) == 0) {
     return 0;
   }
-  return n;
+  // Records already received are decrypted now, not kept for later: the bytes they came in
+  // are lent only until the caller parks.
+  std::size_t total = n;
+  while (total < buf.size() &&
+         (SSL_pending(ssl_) > 0 || in_pos_ < in_.size() || !lent_.empty())) {
+    ERR_clear_error();
+    if (SSL_read_ex(ssl_, buf.data() + total, buf.size() - total, &n) != 1) {
+      ERR_clear_error();  // (an end or an error: the next read meets it again)
+      break;
+    }
+    total += n;
+  }
+  stash();
+  send_out(*this, t, false, where);
+  return total;
 }
 
-std::size_t TlsSession::write(std::span<const char> data, bool may_park, SourceLocation where) {
+std::string TlsSession::seal(std::string_view data) {
+  // (out_ is empty between calls: each hands what it made to the transport)
   std::size_t done = 0;
   while (done < data.size()) {
     std::size_t n = 0;
-    const int r = drive("TLS write", may_park, where, [&] {
-      return SSL_write_ex(ssl_, data.data() + done, data.size() - done, &n);
-    });
-    if (r < 0) break;  // would block (without may_park)
-    if (r == 0) throw_errno(EPIPE, "TLS write with " + peer_ + ": the peer closed the connection");
+    ERR_clear_error();
+    if (SSL_write_ex(ssl_, data.data() + done, data.size() - done, &n) != 1) {
+      const int err = SSL_get_error(ssl_, 0);
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)) {
+        throw std::system_error(EPIPE, std::generic_category(),
+                                "TLS write with " + peer_ + ": the connection was shut down");
+      }
+      fail("TLS write");
+    }
     done += n;
   }
-  return done;
+  return std::exchange(out_, {});
 }
 
-void TlsSession::close_notify(bool may_park, SourceLocation where) noexcept {
-  try {
-    drive("TLS close_notify", may_park, where, [&] {
-      const int r = SSL_shutdown(ssl_);
-      return r == 0 ? 1 : r;  // 0: ours is sent, the peer's not read yet: enough
-    });
-  } catch (...) {
-    // the peer is gone, or the task was cancelled: nothing more to say to it
-  }
+std::string TlsSession::close_notify() noexcept {
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // 0: ours is made, the peer's not read yet: enough
+  ERR_clear_error();
+  return std::exchange(out_, {});
 }
 
 TlsInfo TlsSession::info() const {

@@ -1,11 +1,12 @@
-// TlsSession: one TLS connection over a socket's fd, for Stream. OpenSSL's SSL object reads
-// and writes the fd itself through a BIO of ours (recv, and send with MSG_NOSIGNAL); an
-// operation that would block parks the task on the socket's readiness, exactly as a plain
-// Stream does, so reads, writes and the handshake are cancellation points.
+// TlsSession: one TLS connection's records, for Stream. OpenSSL reads and writes memory, not
+// the socket: a BIO of ours hands it the ciphertext the stream's transport received and
+// collects the records it makes, and the Stream sends those as it sends plain bytes. So TLS
+// runs the same on every backend (recv after readiness on epoll, provided buffers and sends
+// behind on io_uring) and knows nothing of either.
 //
-// Cancellation leaves nothing half-done: a cancelled read has consumed no plaintext (OpenSSL
-// keeps a partly received record for the next read); a cancelled write leaves its bytes with
-// the caller, which retries with the same bytes first (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+// Cancellation leaves nothing half-done: a cancelled read has consumed no plaintext (received
+// ciphertext stays in the session for the next read); a write never parks in here (records
+// are made at once, the Stream sends them), so it cannot be cut in half.
 #pragma once
 
 #include <spindle/io/stream.hpp>
@@ -16,55 +17,73 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 struct ssl_st;
 
 namespace spindle::io::detail {
 
-struct SocketState;
+/// What a TlsSession speaks through: the Stream's byte transport.
+class TlsTransport {
+ public:
+  /// Sends records as Stream::write sends bytes: at once or queued behind, parking (with
+  /// may_park) only over the high-water mark. Throws std::system_error, CancelledError.
+  virtual void send(std::string_view wire, bool may_park, SourceLocation where) = 0;
+  /// Parks until everything sent is on its way (the peer waits for it). Throws as send().
+  virtual void push(SourceLocation where) = 0;
+  /// The next received bytes, lent until the caller next parks; empty at the end of the
+  /// stream. Throws std::system_error, CancelledError.
+  virtual std::span<const char> receive(SourceLocation where) = 0;
+
+ protected:
+  ~TlsTransport() = default;
+};
 
 class TlsSession {
  public:
-  /// A session on `socket` (client or server side, as ctx is), not yet shaken hands.
-  /// `peer` names the peer in error messages. A client checks the certificate against
-  /// `server_hostname` (a DNS name or an IP address) and sends it as SNI. `received` are bytes
-  /// already read from the socket: the session reads them before the socket. Throws TlsError;
-  /// std::invalid_argument for a verifying client without a server_hostname.
-  TlsSession(const TlsContext& ctx, SocketState& socket, const std::string& server_hostname,
-             std::string peer, std::string received);
+  /// A session (client or server side, as ctx is), not yet shaken hands. `peer` names the
+  /// peer in error messages. A client checks the certificate against `server_hostname` (a
+  /// DNS name or an IP address) and sends it as SNI. `received` are bytes already read from
+  /// the transport: the session reads them first. Throws TlsError; std::invalid_argument for
+  /// a verifying client without a server_hostname.
+  TlsSession(const TlsContext& ctx, const std::string& server_hostname, std::string peer,
+             std::string received);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
   /// The TLS handshake. Throws TlsError, std::system_error (the connection failed),
   /// CancelledError.
-  void handshake(SourceLocation where);
-  /// Up to buf.size() bytes of plaintext; 0 at end of stream (close_notify, or the peer
-  /// closed the connection). Throws TlsError, std::system_error, CancelledError.
-  std::size_t read(std::span<std::byte> buf, SourceLocation where);
-  /// Writes data in whole TLS records. Returns the bytes written: all of them when may_park,
-  /// else as many as the socket took without blocking (the caller keeps the rest and must
-  /// pass it first next time). Throws TlsError, std::system_error (EPIPE, ...),
+  void handshake(TlsTransport& t, SourceLocation where);
+  /// Up to buf.size() bytes of plaintext, received through t; 0 at end of stream
+  /// (close_notify, or the peer closed the connection). Once it has plaintext it no longer
+  /// parks (buf may be a buffer the loop lends). Throws TlsError, std::system_error,
   /// CancelledError.
-  std::size_t write(std::span<const char> data, bool may_park, SourceLocation where);
-  /// Sends close_notify (the peer then reads end of stream). With may_park, parks until it is
-  /// written; without, sends it only if the socket takes it now. Errors are ignored.
-  void close_notify(bool may_park, SourceLocation where) noexcept;
+  std::size_t read(std::span<std::byte> buf, TlsTransport& t, SourceLocation where);
+  /// `data` sealed into records, ready to send. Never parks. Throws TlsError,
+  /// std::system_error(EPIPE) once close_notify() was made.
+  std::string seal(std::string_view data);
+  /// The close_notify alert's record (empty if it was made already).
+  std::string close_notify() noexcept;
   /// What the handshake negotiated.
   TlsInfo info() const;
 
   // Used by the BIO.
-  SocketState& socket_;
-  std::string received_;        // bytes read from the socket before the session began
-  std::size_t received_pos_ = 0;
-  int errno_ = 0;               // the socket error behind an SSL_ERROR_SYSCALL
+  std::string in_;                 // received ciphertext not yet read by OpenSSL, from in_pos_
+  std::size_t in_pos_ = 0;
+  std::span<const char> lent_;     // received bytes lent by the transport, read after in_
+  bool in_eof_ = false;            // the transport reached the end of the stream
+  std::string out_;                // records made, not yet handed to the transport
 
  private:
-  /// Runs op() (an SSL_*_ex call) until it succeeds, parking on WANT_READ/WANT_WRITE (or
-  /// returning -1 at once without may_park). Returns 1 on success, 0 at a clean end of
-  /// stream. Throws as the public calls do.
+  /// Runs op() (an SSL_*_ex call) until it succeeds, sending what it makes and receiving
+  /// what it wants through t (with `handshake`, parking to send and pushing what was sent
+  /// before each receive; else sending without parking). Returns
+  /// 1 on success, 0 at a clean end of stream. Throws as the public calls do.
   template <class Op>
-  int drive(const char* what, bool may_park, SourceLocation where, Op op);
+  int drive(const char* what, TlsTransport& t, bool handshake, SourceLocation where, Op op);
+  /// Keeps what OpenSSL left of the lent bytes (the lender's buffer is gone at the next park).
+  void stash();
   [[noreturn]] void fail(const char* what);
 
   ssl_st* ssl_ = nullptr;

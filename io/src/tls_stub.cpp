@@ -17,18 +17,16 @@ namespace {
 }
 }  // namespace
 
-TlsSession::TlsSession(const TlsContext&, SocketState& socket, const std::string&, std::string,
-                       std::string)
-    : socket_(socket) {
+TlsSession::TlsSession(const TlsContext&, const std::string&, std::string, std::string) {
   unavailable("TLS");
 }
 TlsSession::~TlsSession() = default;
-void TlsSession::handshake(SourceLocation) { unavailable("TLS handshake"); }
-std::size_t TlsSession::read(std::span<std::byte>, SourceLocation) { unavailable("TLS read"); }
-std::size_t TlsSession::write(std::span<const char>, bool, SourceLocation) {
-  unavailable("TLS write");
+void TlsSession::handshake(TlsTransport&, SourceLocation) { unavailable("TLS handshake"); }
+std::size_t TlsSession::read(std::span<std::byte>, TlsTransport&, SourceLocation) {
+  unavailable("TLS read");
 }
-void TlsSession::close_notify(bool, SourceLocation) noexcept {}
+std::string TlsSession::seal(std::string_view) { unavailable("TLS write"); }
+std::string TlsSession::close_notify() noexcept { return {}; }
 TlsInfo TlsSession::info() const { return {}; }
 
 }  // namespace detail

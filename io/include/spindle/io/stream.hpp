@@ -145,12 +145,17 @@ class SPINDLE_API Stream {
   // Sends out_ down to `down_to` bytes; with wait_behind, also waits for the ring's sends
   // behind (io_uring) to get there.
   void flush(std::size_t down_to, SourceLocation where, bool wait_behind = true);
+  // Sends bytes as they go on the wire (TLS records, or plain): at once or behind (io_uring)
+  // without parking; the kernel's refusal is buffered, and over high_water, with may_park,
+  // it parks.
+  void send_wire(std::string_view wire, bool may_park, SourceLocation where);
+  class TlsWire;  // the transport a TLS session speaks through
 
   Socket socket_;
   StreamOptions options_;
   std::string in_;  // in_[in_pos_, size): received, not yet returned; empty once drained
   std::size_t in_pos_ = 0;
-  std::string out_;       // written, not yet sent
+  std::string out_;       // written, not yet sent (as on the wire: TLS records)
   bool eof_ = false;
   std::unique_ptr<detail::TlsSession> tls_;  // set once the stream speaks TLS
 };
