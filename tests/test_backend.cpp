@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <system_error>
@@ -308,6 +309,133 @@ SPINDLE_REALTIME_TEST_CASE(closing_with_a_send_in_flight_resets_and_frees_it) {
     BOOST_TEST(drained < 8u * chunk.size());
   }
   BOOST_TEST(spindle_test::open_fds() == before);
+}
+
+namespace {
+
+/// A listener on 127.0.0.1 at a port of the kernel's choice.
+spindle::io::Socket listener() {
+  spindle::io::Socket l = spindle::io::Socket::tcp();
+  l.set_reuse_address(true);
+  l.bind(spindle::io::Address::ip("127.0.0.1", 0));
+  l.listen(1024);
+  return l;
+}
+
+/// Connects a client to `at` and accepts it on l: l's accept is running afterwards (on
+/// io_uring, its multishot is armed). Returns the client.
+spindle::io::Socket connect_and_accept(spindle::io::Socket& l, const spindle::io::Address& at) {
+  spindle::io::Socket c = spindle::io::Socket::tcp();
+  c.connect(at);
+  spindle::io::Socket s = spindle::with_timeout(5s, [&] { return l.accept(); });
+  return c;
+}
+
+}  // namespace
+
+// 200 connections arrive before anyone accepts (more than io_uring's multishot accept keeps
+// waiting, so it stops and is renewed): every one is accepted, once, with its own peer.
+SPINDLE_REALTIME_TEST_CASE(a_burst_of_connections_is_accepted_whole) {
+  constexpr int kConns = 200;
+  spindle::io::Socket l = listener();
+  const spindle::io::Address at = l.local_address();
+  auto first = spindle::spawn([&l] { return l.accept(); });  // (io_uring: arms the multishot)
+  spindle::sleep(2ms);
+  std::vector<spindle::io::Socket> clients;
+  for (int i = 0; i < kConns; ++i) {
+    clients.push_back(spindle::io::Socket::tcp());
+    clients.back().connect(at);
+    std::string id = std::to_string(i);
+    id += ';';
+    clients.back().send(std::as_bytes(std::span<const char>(id.data(), id.size())));
+  }
+  spindle::sleep(20ms);  // the kernel has them all by now
+  std::vector<spindle::io::Socket> accepted;
+  accepted.push_back(first.join());
+  std::vector<spindle::io::Address> peers;
+  for (int i = 1; i < kConns; ++i) {
+    spindle::io::Address peer;
+    accepted.push_back(spindle::with_timeout(5s, [&] { return l.accept(&peer); }));
+    peers.push_back(peer);
+  }
+  std::vector<int> seen(kConns, 0);
+  for (spindle::io::Socket& c : accepted) {
+    const std::string got = spindle::with_timeout(5s, [&] { return c.recv(16); });
+    BOOST_REQUIRE(!got.empty());
+    BOOST_REQUIRE(got.back() == ';');
+    const int id = std::stoi(got);
+    BOOST_REQUIRE(id >= 0 && id < kConns);
+    ++seen[static_cast<std::size_t>(id)];
+  }
+  for (int i = 0; i < kConns; ++i) BOOST_TEST(seen[static_cast<std::size_t>(i)] == 1);
+  // Each peer is one of the clients (their ports, as the clients see them).
+  std::vector<std::uint16_t> ports;
+  for (auto& c : clients) ports.push_back(c.local_address().port());
+  for (const auto& p : peers) {
+    BOOST_TEST((std::find(ports.begin(), ports.end(), p.port()) != ports.end()));
+  }
+  // Nothing more was accepted than was connected.
+  BOOST_CHECK_THROW(spindle::with_timeout(20ms, [&] { return l.accept(); }), spindle::TimeoutError);
+}
+
+// A listener closed with connections the kernel (or io_uring's multishot accept) took and
+// nobody accepted: each of them ends for its client, the listener's parked acceptor wakes with
+// ECANCELED, and no fd is left behind.
+SPINDLE_REALTIME_TEST_CASE(closing_a_listener_ends_the_connections_nobody_accepted) {
+  const int before = spindle_test::open_fds();
+  {
+    spindle::io::Socket l = listener();
+    const spindle::io::Address at = l.local_address();
+    { spindle::io::Socket warm = connect_and_accept(l, at); }
+    std::vector<spindle::io::Socket> clients;
+    for (int i = 0; i < 10; ++i) {
+      clients.push_back(spindle::io::Socket::tcp());
+      clients.back().connect(at);
+    }
+    spindle::sleep(20ms);
+    l.close();
+    for (auto& c : clients) {
+      try {
+        BOOST_TEST(spindle::with_timeout(5s, [&] { return c.recv(16); }).empty());
+      } catch (const std::system_error& e) {
+        BOOST_TEST(e.code().value() == ECONNRESET);
+      }
+    }
+  }
+  BOOST_TEST(spindle_test::open_fds() == before);
+}
+
+// An accept cancelled while parked takes nothing with it: the next connection goes to the
+// next accept.
+SPINDLE_REALTIME_TEST_CASE(a_cancelled_accept_loses_no_connection) {
+  spindle::io::Socket l = listener();
+  auto acceptor = spindle::spawn([&l] { return l.accept(); });
+  spindle::sleep(2ms);
+  acceptor.cancel();
+  BOOST_CHECK_THROW(acceptor.join(), spindle::CancelledError);
+  spindle::io::Socket c = spindle::io::Socket::tcp();
+  c.connect(l.local_address());
+  c.send(std::as_bytes(std::span<const char>("hi", 2)));
+  spindle::io::Socket s = spindle::with_timeout(5s, [&] { return l.accept(); });
+  BOOST_TEST(spindle::with_timeout(5s, [&] { return s.recv(16); }) == "hi");
+}
+
+// io_uring's multishot accept takes connections as they arrive, before accept() asks (epoll
+// leaves them in the kernel's backlog): the process holds their fds already.
+SPINDLE_URING_TEST_CASE(io_uring_accepts_connections_as_they_arrive) {
+  spindle::io::Socket l = listener();
+  const spindle::io::Address at = l.local_address();
+  spindle::io::Socket warm = connect_and_accept(l, at);
+  const int before = spindle_test::open_fds();
+  std::vector<spindle::io::Socket> clients;
+  for (int i = 0; i < 10; ++i) {
+    clients.push_back(spindle::io::Socket::tcp());
+    clients.back().connect(at);
+  }
+  spindle::sleep(20ms);
+  BOOST_TEST(spindle_test::open_fds() == before + 20);  // 10 clients, 10 accepted and queued
+  for (int i = 0; i < 10; ++i) spindle::with_timeout(5s, [&] { return l.accept(); });
+  BOOST_TEST(spindle_test::open_fds() == before + 10);  // the accepted ones were closed
 }
 
 SPINDLE_URING_TEST_CASE(io_uring_many_parked_readers_hold_no_buffer) {

@@ -79,9 +79,12 @@ class IoUringBackend final : public IoBackend {
   /// number is looked up while it is still this file's), cancels op, and has the kernel
   /// process the cancellation now, so that close(2) really closes the file.
   void abandon(UringOp& op) noexcept;
-  /// Ops no task owns any more (a closed Stream's send behind), freed by their completion;
-  /// the backend's end waits for them.
+  /// Ops no task owns any more (a closed Stream's send behind, a closed listener's
+  /// multishot accept), freed by their completion; the backend's end waits for them.
   std::size_t orphans = 0;
+  /// Submits an ASYNC_CANCEL for op (its own completion is ignored); op's completion comes
+  /// when the kernel has let go of it.
+  void cancel(UringOp& op) noexcept;
 
   /// A free submission queue entry (submitting the queue first if it is full). Throws
   /// std::system_error if the kernel takes none.
@@ -104,8 +107,6 @@ class IoUringBackend final : public IoBackend {
   }
 
  private:
-  /// Submits an ASYNC_CANCEL for op (its own completion is ignored).
-  void cancel(UringOp& op) noexcept;
   /// Hands one completion to its operation.
   void complete(const io_uring_cqe& cqe) noexcept;
   /// Queues the multishot poll on the eventfd that wake() writes.

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <deque>
 #include <stdexcept>
 
 #include <spindle/detail/wait_list.hpp>
@@ -139,6 +140,30 @@ int ring_op(IoUringBackend& r, SocketState& s, bool write, UringOp& op, Prep pre
   return op.res;
 }
 
+/// Parks the running task on `list` as an I/O wait (the loop counts it as pending I/O) until
+/// woken, or past s.deadline. Throws CancelledError, std::system_error(ETIMEDOUT) past the
+/// deadline, (ECANCELED) if woken because the socket was closed.
+void park_io(spindle::detail::WaitList& list, const SocketState& s, const char* what,
+             SourceLocation where) {
+  using spindle::detail::WakeReason;
+  auto& loop = spindle::detail::LoopCore::require();
+  loop.require_task(what);
+  spindle::detail::QueuedWaiter w;
+  spindle::detail::TimerEntry timer;
+  if (s.deadline) loop.wake_at(timer, w, *s.deadline);
+  ++loop.io_waiters_;
+  const WakeReason r = list.park(w, what, where);
+  --loop.io_waiters_;
+  if (timer.queued()) loop.timers().remove(timer);
+  if (r == WakeReason::Timeout) throw_errno(ETIMEDOUT, std::string(what) + ": gave up waiting for the peer");
+  if (r == WakeReason::Cancelled || spindle::detail::LoopCore::running_cancel_wins()) {
+    spindle::detail::throw_cancelled();
+  }
+  if (r == WakeReason::Error) {
+    throw_errno(ECANCELED, std::string(what) + ": the socket was closed while waiting");
+  }
+}
+
 /// One receive into (or send from) p through the ring: recv/send on a socket, read/write on
 /// a pipe. Returns the bytes moved (0: end of stream). Throws as ring_op, std::system_error
 /// naming `what`.
@@ -259,6 +284,125 @@ void release_behind(SendBehind* b, bool loop_alive) noexcept {
 #endif
 }
 
+#if defined(SPINDLE_HAVE_URING)
+/// A listener's multishot accept on io_uring: one submission accepts every connection as it
+/// arrives, and the fds wait here until accept() takes them. Up to kMax wait; then the
+/// multishot is cancelled (the kernel's backlog holds the rest, as without it) and the next
+/// accept() that finds none renews it. Owned by its SocketState, or, once that closed with
+/// the multishot in the kernel, by itself until the multishot's last completion.
+struct AcceptQueue : UringOp {
+  static constexpr std::size_t kMax = 64;
+  IoUringBackend* ring = nullptr;
+  std::deque<int> fds;       // accepted, not yet taken
+  int error = 0;             // how the multishot ended, for the next accept() to report
+  bool armed = false;        // the multishot is in the kernel
+  bool stopping = false;     // cancelled because kMax wait
+  bool orphaned = false;
+  bool unsupported = false;  // the kernel has no multishot accept (before 5.19): single shots
+  bool accepted = false;     // it has accepted at least one connection
+  spindle::detail::WaitList acceptors;  // tasks parked in accept()
+
+  void arm(int listener) {
+    io_uring_sqe* q = ring->sqe();
+    io_uring_prep_multishot_accept(q, listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data(q, static_cast<UringOp*>(this));
+    armed = true;
+    stopping = false;
+  }
+
+  void close_queued() noexcept {
+    for (const int fd : fds) ::close(fd);
+    fds.clear();
+  }
+
+  static void on_accepted(UringOp& o) noexcept {
+    auto& a = static_cast<AcceptQueue&>(o);
+    const bool more = (a.flags & IORING_CQE_F_MORE) != 0;
+    if (a.res >= 0) {
+      a.accepted = true;
+      if (a.orphaned) {
+        ::close(a.res);
+      } else {
+        try {
+          a.fds.push_back(a.res);
+        } catch (...) {
+          ::close(a.res);  // (out of memory: as if the client had given up)
+        }
+      }
+    } else if (!more && a.res != -ECANCELED && a.res != -EINTR && a.res != -EAGAIN &&
+               a.res != -ECONNABORTED) {
+      a.error = -a.res;  // EMFILE, ENOBUFS...: the next accept() reports it
+    }
+    if (!more) {
+      a.armed = false;
+      if (a.orphaned) {
+        --a.ring->orphans;
+        delete &a;
+        return;
+      }
+    } else if (a.fds.size() >= kMax && !a.stopping) {
+      a.stopping = true;
+      a.ring->cancel(a);
+    }
+    a.acceptors.wake_all(spindle::detail::WakeReason::Granted);
+  }
+};
+#endif
+
+void release_accepts(AcceptQueue* a, bool loop_alive) noexcept {
+#if defined(SPINDLE_HAVE_URING)
+  a->close_queued();
+  a->acceptors.wake_all(spindle::detail::WakeReason::Error);
+  if (!loop_alive || !a->armed) {
+    delete a;
+    return;
+  }
+  a->orphaned = true;
+  ++a->ring->orphans;
+  a->ring->abandon(*a);  // the kernel lets go of the listener now: its port is free again
+#else
+  (void)a;
+  (void)loop_alive;
+#endif
+}
+
+namespace {
+
+#if defined(SPINDLE_HAVE_URING)
+/// The next connection of s's multishot accept (arming it if needed), parking until one
+/// comes; -1 if the kernel has no multishot accept. Throws as ring_op, std::system_error
+/// with the errno the multishot ended with.
+int accept_multishot(IoUringBackend& r, SocketState& s, SourceLocation where) {
+  auto& self = spindle::detail::LoopCore::require().require_task("accept");
+  spindle::detail::LoopCore::deliver_pending(self);  // accept() is a cancellation point
+  AcceptQueue* a = s.accepts;
+  if (!a) {
+    a = s.accepts = new AcceptQueue;
+    a->ring = &r;
+    a->on_complete = &AcceptQueue::on_accepted;
+  }
+  for (;;) {
+    if (a->unsupported) return -1;
+    if (!a->fds.empty()) {
+      const int fd = a->fds.front();
+      a->fds.pop_front();
+      return fd;
+    }
+    if (const int err = std::exchange(a->error, 0)) {
+      if (err == EINVAL && !a->accepted) {  // (or not listening: the single shot will say)
+        a->unsupported = true;
+        return -1;
+      }
+      throw_errno(err, "accept");
+    }
+    if (!a->armed) a->arm(s.watch.fd);
+    park_io(a->acceptors, s, "accept", where);
+  }
+}
+#endif
+
+}  // namespace
+
 bool send_behind(SocketState& s, std::string_view data) {
 #if defined(SPINDLE_HAVE_URING)
   if (!s.stream) return false;
@@ -302,26 +446,10 @@ std::size_t behind_pending(const SocketState& s) noexcept {
 
 void drain_behind(SocketState& s, std::size_t down_to, SourceLocation where) {
 #if defined(SPINDLE_HAVE_URING)
-  using spindle::detail::WakeReason;
   while (SendBehind* b = s.behind) {
     if (b->error) throw_errno(b->error, "send");
     if (b->pending() <= down_to) return;
-    auto& loop = spindle::detail::LoopCore::require();
-    loop.require_task("Stream::drain");
-    spindle::detail::QueuedWaiter w;
-    spindle::detail::TimerEntry timer;
-    if (s.deadline) loop.wake_at(timer, w, *s.deadline);
-    ++loop.io_waiters_;
-    const WakeReason r = b->drainers.park(w, "Stream::drain", where);
-    --loop.io_waiters_;
-    if (timer.queued()) loop.timers().remove(timer);
-    if (r == WakeReason::Timeout) throw_errno(ETIMEDOUT, "Stream::drain: gave up waiting for the peer");
-    if (r == WakeReason::Cancelled || spindle::detail::LoopCore::running_cancel_wins()) {
-      spindle::detail::throw_cancelled();
-    }
-    if (r == WakeReason::Error) {
-      throw_errno(ECANCELED, "Stream::drain: the socket was closed while waiting");
-    }
+    park_io(b->drainers, s, "Stream::drain", where);
   }
 #else
   (void)s;
@@ -437,6 +565,17 @@ Socket Socket::accept(Address* peer, SourceLocation where) {
   socklen_t len = sizeof ss;
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::ring_for(s, "accept")) {
+    if (const int fd = detail::accept_multishot(*r, s, where); fd >= 0) {
+      Socket out(fd, true);
+      if (peer) {  // (a multishot accept has no room for it)
+        try {
+          *peer = out.peer_address();
+        } catch (const std::system_error&) {  // ENOTCONN: the client has gone already
+          detail::throw_errno(ECONNABORTED, "accept: the client left before it was accepted");
+        }
+      }
+      return out;
+    }
     for (;;) {
       detail::UringOp op;
       len = sizeof ss;

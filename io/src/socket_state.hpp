@@ -20,6 +20,11 @@ struct SendBehind;
 /// Lets go of s's sends behind (SocketState::close): frees them, or, with a send in flight,
 /// cancels it and leaves it to free itself when the kernel is done.
 void release_behind(SendBehind* b, bool loop_alive) noexcept;
+struct AcceptQueue;
+/// Lets go of a listener's multishot accept (SocketState::close): closes the connections
+/// accepted and not taken, wakes parked acceptors with an error, cancels the multishot and
+/// leaves it to free itself when the kernel is done.
+void release_accepts(AcceptQueue* a, bool loop_alive) noexcept;
 
 struct SocketState {
   FdWatch watch;
@@ -34,10 +39,13 @@ struct SocketState {
   const Clock::time_point* deadline = nullptr;
   // (io_uring) a Stream's writes, sent by the ring without their task; null until used.
   SendBehind* behind = nullptr;
+  // (io_uring) a listener's multishot accept and the connections it took; null until used.
+  AcceptQueue* accepts = nullptr;
   ~SocketState() { close(); }
   void close() noexcept {
     if (watch.fd < 0) return;
     if (behind) release_behind(std::exchange(behind, nullptr), watch.reactor != nullptr);
+    if (accepts) release_accepts(std::exchange(accepts, nullptr), watch.reactor != nullptr);
     if (watch.reactor) watch.reactor->remove(watch);  // wakes parked tasks with an error
     ::close(watch.fd);
     watch.fd = -1;

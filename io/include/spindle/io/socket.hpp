@@ -58,7 +58,9 @@ class SPINDLE_API Socket {
   /// (the connection attempt is abandoned; close the socket).
   void connect(const Address& a, SourceLocation where = SourceLocation::current());
   /// Accepts a connection, parking until one arrives; stores the peer in *peer if given.
-  /// Throws std::system_error("accept") (e.g. EMFILE); CancelledError (nothing accepted).
+  /// Throws std::system_error("accept") (e.g. EMFILE; ECONNABORTED: the client left first,
+  /// accept again); CancelledError (nothing accepted). On io_uring one multishot accept per
+  /// listener takes connections as they come (up to 64 wait for accept()).
   Socket accept(Address* peer = nullptr, SourceLocation where = SourceLocation::current());
 
   /// Receives up to buf.size() bytes, parking until some arrive; 0 means end of stream.
