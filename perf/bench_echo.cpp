@@ -164,21 +164,6 @@ LoadResult run_load(std::uint16_t port, int conns, int rounds, Ready ready) {
   return {seconds, pct(0.50), pct(0.99)};
 }
 
-int listening_socket(std::uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(fd, 4096);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
 double thread_cpu_ns(std::thread& t) {
   clockid_t cid;
   timespec ts{};
@@ -218,7 +203,7 @@ Run measure_c(int conns, bool uring) {
       conns,
       [&](std::atomic<std::uint16_t>& port) {
         std::uint16_t p = 0;
-        const int lfd = listening_socket(&p);
+        const int lfd = spindle_bench::listening_socket(&p);
         port = p;
         if (!uring) {
           epoll_echo_serve(lfd, &stop_flag);

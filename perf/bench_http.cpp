@@ -14,6 +14,8 @@
 //   thread on CPU 1) against wrk with T connections, both driving the same spindle server on
 //   CPU 0. Counters: fetch_ and wrk_ req_per_s and req_per_client_cpu_s; client_cpu_ratio =
 //   fetch / wrk (no target: wrk is a load generator written to the metal, fetch a full client).
+// BM_Http_Backends/C: the same server on each backend against C hello servers on epoll and
+//   on io_uring (built with liburing); see its comment.
 // Needs nginx and wrk (skipped without them). SPINDLE_LOAD_SECONDS sets each run's length.
 #include <atomic>
 #include <cstdlib>
@@ -23,16 +25,20 @@
 
 #include "bench_common.hpp"
 #include "load.hpp"
+#if defined(SPINDLE_BENCH_C_SERVERS)
+#include "echo/epoll_echo.h"
+#include "echo/uring_echo.h"
+#endif
 
 namespace {
 
 using namespace spindle_bench;
 
-/// The http_hello server on a thread pinned to CPU 0, until stop().
+/// The http_hello server on a thread pinned to CPU 0 (on `backend`), until destroyed.
 class HelloServer {
  public:
-  HelloServer() {
-    thread_ = std::thread([this] {
+  explicit HelloServer(spindle::Backend backend = spindle::Backend::Auto) {
+    thread_ = std::thread([this, backend] {
       pin_self(0);
       spindle::run([this] {
         spindle::http::ServeOptions o;
@@ -47,7 +53,7 @@ class HelloServer {
         stopped_ = &stopped;
         stopped.wait();
         s.close();
-      });
+      }, spindle::RunOptions{.backend = backend});
     });
     while (port_.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -99,6 +105,75 @@ void BM_Http_KeepAlive(benchmark::State& state) {
   state.counters["cpu_ratio"] = spindle_cpu / nginx_cpu;
 }
 BENCHMARK(BM_Http_KeepAlive)->Arg(1000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+#if defined(SPINDLE_BENCH_C_SERVERS)
+/// What the C servers answer: the size of spindle's reply (status line, Date, Server,
+/// Content-Type, Content-Length, body).
+constexpr const char* kCReply =
+    "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 21:00:00 GMT\r\nServer: spindle\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+/// requests per second of server CPU for a C hello server (epoll, or `uring`) on a thread
+/// pinned to CPU 0, under wrk with `conns` connections.
+double c_hello_per_cpu_s(int conns, bool uring) {
+  volatile int stop = 0;
+  std::atomic<std::uint16_t> port{0};
+  std::thread t([&] {
+    pin_self(0);
+    std::uint16_t p = 0;
+    const int lfd = listening_socket(&p);
+    port = p;
+    if (uring) {
+      if (uring_reply_serve(lfd, kCReply, &stop) < 0) port = 0;
+    } else {
+      epoll_reply_serve(lfd, kCReply, &stop);
+    }
+    ::close(lfd);
+  });
+  while (port.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double cpu0 = thread_cpu_s(t);
+  const WrkRun w = run_wrk("http://127.0.0.1:" + std::to_string(port.load()) + "/", conns);
+  const double cpu = thread_cpu_s(t) - cpu0;
+  stop = 1;
+  t.join();
+  return w.requests / cpu;
+}
+
+/// The same for the http_hello server on `backend`.
+double spindle_hello_per_cpu_s(int conns, spindle::Backend backend) {
+  HelloServer server(backend);
+  const double cpu0 = server.cpu_s();
+  const WrkRun w = run_wrk(server.url(), conns);
+  return w.requests / (server.cpu_s() - cpu0);
+}
+
+// The http_hello server on each backend against the C hello servers on each (perf/echo/ in
+// reply mode), all pinned to CPU 0 under wrk on CPU 1, in one run. Counters: req_per_cpu_s
+// of c_epoll_, c_uring_, epoll_, uring_; uring_vs_epoll = spindle io_uring / spindle epoll
+// (target >= 1.2 at 1,000 connections), epoll_vs_c and uring_vs_c against the matching C
+// server (target >= 0.97), c_uring_vs_c_epoll (what io_uring gives C here).
+void BM_Http_Backends(benchmark::State& state) {
+  if (!tools(state)) return;
+  raise_fd_limit();
+  const int conns = static_cast<int>(state.range(0));
+  double c_epoll = 0, c_uring = 0, epoll = 0, uring = 0;
+  for (auto _ : state) {
+    c_epoll = c_hello_per_cpu_s(conns, false);
+    c_uring = c_hello_per_cpu_s(conns, true);
+    epoll = spindle_hello_per_cpu_s(conns, spindle::Backend::Epoll);
+    uring = spindle_hello_per_cpu_s(conns, spindle::Backend::IoUring);
+  }
+  state.counters["c_epoll_req_per_cpu_s"] = c_epoll;
+  state.counters["c_uring_req_per_cpu_s"] = c_uring;
+  state.counters["epoll_req_per_cpu_s"] = epoll;
+  state.counters["uring_req_per_cpu_s"] = uring;
+  state.counters["uring_vs_epoll"] = uring / epoll;
+  state.counters["epoll_vs_c"] = epoll / c_epoll;
+  state.counters["uring_vs_c"] = uring / c_uring;
+  state.counters["c_uring_vs_c_epoll"] = c_uring / c_epoll;
+}
+BENCHMARK(BM_Http_Backends)->Arg(1000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+#endif
 
 /// http_hello with --threads 2's layout in this process: `loops` loops (run_threads,
 /// unpinned), one server per loop sharing the port (SO_REUSEPORT), until destroyed.

@@ -4,9 +4,10 @@
 //
 // BM_Https_KeepAlive/C: wrk with C keep-alive connections. BM_Https_NewConnections/C: every
 // request on a new connection (wrk sends Connection: close), so each is a full TLS handshake.
-// Counters per server (nginx_, spindle_): req_per_s, and req_per_cpu_s = requests per second
-// of server CPU (the fair figure on a 2-core machine, where wrk is as busy as the server);
-// cpu_ratio = spindle's req_per_cpu_s / nginx's (targets: >= 0.9 for both benchmarks).
+// Counters per server (nginx_, and spindle on each backend: epoll_, uring_): req_per_s, and
+// req_per_cpu_s = requests per second of server CPU (the fair figure on a 2-core machine,
+// where wrk is as busy as the server); epoll_cpu_ratio and uring_cpu_ratio = spindle's
+// req_per_cpu_s / nginx's (targets: >= 0.9 for both benchmarks); uring_vs_epoll.
 // The spindle server is a Stream handler with ServerOptions::tls. Needs nginx (Debian's
 // nginx-light), wrk and the openssl command; skipped without them. SPINDLE_LOAD_SECONDS sets
 // each wrk run's length (default 5).
@@ -54,7 +55,7 @@ void serve_http(spindle::io::Stream& stream) {
   }
 }
 
-Result measure_spindle(int conns, bool new_connections) {
+Result measure_spindle(int conns, bool new_connections, spindle::Backend backend) {
   const std::string d = scratch_dir();
   std::atomic<std::uint16_t> port{0};
   std::atomic<spindle::Loop*> loop{nullptr};
@@ -70,7 +71,7 @@ Result measure_spindle(int conns, bool new_connections) {
       loop = &spindle::Loop::current();
       port = s.port();
       s.serve_forever();
-    });
+    }, spindle::RunOptions{.backend = backend});
   });
   while (port.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double cpu0 = thread_cpu_s(t);
@@ -89,17 +90,21 @@ void https(benchmark::State& state, bool new_connections) {
   }
   raise_fd_limit();
   const int conns = static_cast<int>(state.range(0));
-  Result n{}, s{};
+  Result n{}, e{}, u{};
   for (auto _ : state) {
     n = measure_nginx(conns, new_connections);
-    s = measure_spindle(conns, new_connections);
+    e = measure_spindle(conns, new_connections, spindle::Backend::Epoll);
+    u = measure_spindle(conns, new_connections, spindle::Backend::IoUring);
   }
   state.counters["nginx_req_per_s"] = n.req_per_s;
   state.counters["nginx_req_per_cpu_s"] = n.req_per_cpu_s;
-  state.counters["spindle_req_per_s"] = s.req_per_s;
-  state.counters["spindle_req_per_cpu_s"] = s.req_per_cpu_s;
-  state.counters["cpu_ratio"] = s.req_per_cpu_s / n.req_per_cpu_s;
-  state.counters["throughput_ratio"] = s.req_per_s / n.req_per_s;
+  state.counters["epoll_req_per_s"] = e.req_per_s;
+  state.counters["epoll_req_per_cpu_s"] = e.req_per_cpu_s;
+  state.counters["uring_req_per_s"] = u.req_per_s;
+  state.counters["uring_req_per_cpu_s"] = u.req_per_cpu_s;
+  state.counters["epoll_cpu_ratio"] = e.req_per_cpu_s / n.req_per_cpu_s;
+  state.counters["uring_cpu_ratio"] = u.req_per_cpu_s / n.req_per_cpu_s;
+  state.counters["uring_vs_epoll"] = u.req_per_cpu_s / e.req_per_cpu_s;
 }
 
 void BM_Https_KeepAlive(benchmark::State& state) { https(state, false); }

@@ -7,6 +7,9 @@ extern "C" {
 
 /* Serves echo on the listening, non-blocking `listen_fd` until *stop becomes non-zero. */
 void epoll_echo_serve(int listen_fd, volatile int* stop);
+/* As epoll_echo_serve, but answers each HTTP request (each "\r\n\r\n" received; a load
+ * generator's requests arrive whole) with `reply` instead of echoing. */
+void epoll_reply_serve(int listen_fd, const char* reply, volatile int* stop);
 
 #ifdef __cplusplus
 }
