@@ -82,6 +82,9 @@ class IoUringBackend final : public IoBackend {
   /// Ops no task owns any more (a closed Stream's send behind, a closed listener's
   /// multishot accept), freed by their completion; the backend's end waits for them.
   std::size_t orphans = 0;
+  /// Sends behind in the kernel (orphans among them); the backend's end lets those that go
+  /// out at once finish, as epoll's write would have sent them.
+  std::size_t sends_in_flight = 0;
   /// Submits an ASYNC_CANCEL for op (its own completion is ignored); op's completion comes
   /// when the kernel has let go of it.
   void cancel(UringOp& op) noexcept;

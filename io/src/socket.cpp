@@ -102,6 +102,10 @@ IoUringBackend* ring_for(SocketState& s, const char* what) {
   IoUringBackend* r = task_ring();
   if (!r) return nullptr;
   if (!s.watch.reactor) {
+    // Not registered: new, or its loop has ended. What an ended loop's ring held for it
+    // (sends behind, a multishot accept's queue) went with that ring: let it go.
+    if (s.behind) release_behind(std::exchange(s.behind, nullptr), false);
+    if (s.accepts) release_accepts(std::exchange(s.accepts, nullptr), false);
     r->add(s.watch);
   } else if (s.watch.reactor != r) {
     throw std::logic_error(std::string(what) + ": the socket belongs to another loop");
@@ -228,11 +232,13 @@ struct SendBehind : UringOp {
     io_uring_sqe_set_data(q, static_cast<UringOp*>(this));
     done = false;
     in_flight = true;
+    ++ring->sends_in_flight;
   }
 
   static void on_sent(UringOp& o) noexcept {
     auto& b = static_cast<SendBehind&>(o);
     b.in_flight = false;
+    --b.ring->sends_in_flight;
     if (b.orphaned) {
       --b.ring->orphans;
       delete &b;
