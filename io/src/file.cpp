@@ -76,10 +76,14 @@ int open(IoUringBackend& ring, const std::string& path, int flags, int mode, con
 }
 
 /// Reads n bytes at offset into p (or writes n bytes from p), in as many operations as it
-/// takes; a read stops at the end of the file. Returns how many bytes were moved.
+/// takes; a read stops at the end of the file. Returns how many bytes were moved. `direct`
+/// (an O_DIRECT file) submits each operation at once: it goes to the device, whose queue
+/// must not wait for the loop's next batch (measured: 0.75x fio's IOPS at queue depth 32
+/// batched, 1.09x submitted at once); page-cache I/O completes inside the submission, so
+/// batching it saves system calls instead.
 std::size_t transfer(IoUringBackend& ring, int fd, bool write, char* p, std::size_t n,
                      std::uint64_t offset, const char* what, const std::string& path,
-                     SourceLocation where) {
+                     SourceLocation where, bool direct) {
   std::size_t done = 0;
   while (done < n) {
     const auto chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
@@ -92,7 +96,7 @@ std::size_t transfer(IoUringBackend& ring, int fd, bool write, char* p, std::siz
             io_uring_prep_read(s, fd, p + done, chunk, offset + done);
           }
         },
-        true, nullptr, what, where);
+        true, nullptr, what, where, direct);
     if (!r.cancelled() && (r.res == -EINTR || r.res == -EAGAIN)) continue;
     const int k = checked(r, what, path);
     if (k == 0 && !write) break;  // the end of the file
@@ -102,13 +106,15 @@ std::size_t transfer(IoUringBackend& ring, int fd, bool write, char* p, std::siz
 }
 
 std::size_t read(IoUringBackend& ring, int fd, char* p, std::size_t n, std::uint64_t offset,
-                 const char* what, const std::string& path, SourceLocation where) {
-  return transfer(ring, fd, false, p, n, offset, what, path, where);
+                 const char* what, const std::string& path, SourceLocation where,
+                 bool direct = false) {
+  return transfer(ring, fd, false, p, n, offset, what, path, where, direct);
 }
 
 void write(IoUringBackend& ring, int fd, const char* p, std::size_t n, std::uint64_t offset,
-           const char* what, const std::string& path, SourceLocation where) {
-  transfer(ring, fd, true, const_cast<char*>(p), n, offset, what, path, where);
+           const char* what, const std::string& path, SourceLocation where,
+           bool direct = false) {
+  transfer(ring, fd, true, const_cast<char*>(p), n, offset, what, path, where, direct);
 }
 
 /// Closes fd through the ring, cancellation held back (close(2) releases the fd whatever it
@@ -221,6 +227,7 @@ namespace detail {
 struct FileFd {
   int fd = -1;
   std::string path;
+  bool direct = false;  // opened with O_DIRECT
   ~FileFd() {
     if (fd >= 0) ::close(fd);
   }
@@ -270,6 +277,7 @@ File::File(const std::string& path, int flags, int mode, SourceLocation where) {
   if (auto* r = detail::task_ring()) {
     auto f = std::make_shared<detail::FileFd>();
     f->path = path;
+    f->direct = (flags & O_DIRECT) != 0;
     f->fd = ring::open(*r, path, flags, mode, "open", where);
     f_ = std::move(f);
     return;
@@ -322,7 +330,8 @@ std::string File::read_at(std::uint64_t offset, std::size_t n, SourceLocation wh
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::task_ring()) {
     std::string out(n, '\0');
-    out.resize(ring::read(*r, file.fd, out.data(), n, offset, "read_at", file.path, where));
+    out.resize(ring::read(*r, file.fd, out.data(), n, offset, "read_at", file.path, where,
+                          file.direct));
     return out;
   }
 #endif
@@ -340,7 +349,8 @@ std::size_t File::read_at(std::uint64_t offset, std::span<std::byte> buf, Source
   char* p = reinterpret_cast<char*>(buf.data());
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::task_ring()) {
-    return ring::read(*r, file.fd, p, buf.size(), offset, "read_at", file.path, where);
+    return ring::read(*r, file.fd, p, buf.size(), offset, "read_at", file.path, where,
+                      file.direct);
   }
 #endif
   (void)file;
@@ -356,7 +366,8 @@ void File::write_at(std::uint64_t offset, std::string_view data, SourceLocation 
   const detail::FileFd& file = require(f_, "write_at");
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::task_ring()) {
-    ring::write(*r, file.fd, data.data(), data.size(), offset, "write_at", file.path, where);
+    ring::write(*r, file.fd, data.data(), data.size(), offset, "write_at", file.path, where,
+                file.direct);
     return;
   }
 #endif
@@ -372,7 +383,7 @@ void File::write_at(std::uint64_t offset, std::span<const std::byte> data, Sourc
   const char* p = reinterpret_cast<const char*>(data.data());
 #if defined(SPINDLE_HAVE_URING)
   if (auto* r = detail::task_ring()) {
-    ring::write(*r, file.fd, p, data.size(), offset, "write_at", file.path, where);
+    ring::write(*r, file.fd, p, data.size(), offset, "write_at", file.path, where, file.direct);
     return;
   }
 #endif

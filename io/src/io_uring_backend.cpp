@@ -233,6 +233,7 @@ WakeReason IoUringBackend::await(UringOp& op, bool interruptible,
                                  const Clock::time_point* deadline, const char* what,
                                  SourceLocation where) {
   LoopCore& loop = LoopCore::require();
+  if (op.submit_now) io_uring_submit(&ring_);
   op.detach = nullptr;
   if (interruptible) {
     // Cancellation, timeout: leave the timer. The op stays in its watch's slot until its

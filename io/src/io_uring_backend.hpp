@@ -28,6 +28,7 @@ struct UringOp : spindle::detail::Waiter {
   bool done = false;         // the completion has arrived
   bool poll = false;         // a readiness wait: res is the poll's events
   bool closed = false;       // its fd was closed meanwhile (remove()): the op was cancelled
+  bool submit_now = false;   // submit at once instead of with the loop's next batch
   FdWatch* watch = nullptr;  // the watch whose slots hold this op (null once removed)
   spindle::detail::TimerEntry deadline;
   /// An op no task waits for (a Stream's send behind): called with the completion instead

@@ -38,12 +38,15 @@ struct RingResult {
 };
 
 /// Submits the operation `prep` fills in and parks until it completes (see
-/// IoUringBackend::run). Throws std::logic_error outside a task, std::system_error if the
+/// IoUringBackend::run); with submit_now, the submission queue goes to the kernel at once
+/// rather than with the loop's next batch. Throws std::logic_error outside a task, std::system_error if the
 /// ring takes no submission.
 template <class Prep>
 RingResult ring_call(IoUringBackend& ring, Prep prep, bool interruptible,
-                     const Clock::time_point* deadline, const char* what, SourceLocation where) {
+                     const Clock::time_point* deadline, const char* what, SourceLocation where,
+                     bool submit_now = false) {
   UringOp op;
+  op.submit_now = submit_now;
   RingResult r;
   ring.run(op, prep, interruptible, deadline, what, where, r.why);
   r.res = op.res;
