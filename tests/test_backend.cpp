@@ -438,7 +438,9 @@ BOOST_AUTO_TEST_CASE(a_listener_and_a_stream_outlive_their_loop) {
       }
       pair->first.write("second loop");
       std::string got;
-      while (got.size() < 22) got += spindle::with_timeout(5s, [&] { return pair->second.read(64); });
+      while (got.size() < 22) {
+        got += spindle::with_timeout(5s, [&] { return pair->second.read(64); });
+      }
       BOOST_TEST(got == "first loop;second loop");
     });
     l.reset();

@@ -159,7 +159,9 @@ void park_io(spindle::detail::WaitList& list, const SocketState& s, const char* 
   const WakeReason r = list.park(w, what, where);
   --loop.io_waiters_;
   if (timer.queued()) loop.timers().remove(timer);
-  if (r == WakeReason::Timeout) throw_errno(ETIMEDOUT, std::string(what) + ": gave up waiting for the peer");
+  if (r == WakeReason::Timeout) {
+    throw_errno(ETIMEDOUT, std::string(what) + ": gave up waiting for the peer");
+  }
   if (r == WakeReason::Cancelled || spindle::detail::LoopCore::running_cancel_wins()) {
     spindle::detail::throw_cancelled();
   }

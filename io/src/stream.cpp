@@ -294,7 +294,8 @@ void Stream::close() noexcept {
   if (tls_) {
     // close_notify, if it goes out at once behind nothing: the peer then reads a clean end.
     const std::string alert = tls_->close_notify();
-    if (out_.empty() && detail::behind_pending(detail::SocketAccess::state(socket_, "Stream::close")) == 0) {
+    const auto& state = detail::SocketAccess::state(socket_, "Stream::close");
+    if (out_.empty() && detail::behind_pending(state) == 0) {
       (void)detail::send_some(socket_.fd(), socket_.is_socket(), alert.data(), alert.size());
     }
     tls_.reset();

@@ -219,13 +219,15 @@ void send_out(TlsSession& s, TlsTransport& t, bool may_park, SourceLocation wher
 }  // namespace
 
 template <class Op>
-int TlsSession::drive(const char* what, TlsTransport& t, bool handshake, SourceLocation where, Op op) {
+int TlsSession::drive(const char* what, TlsTransport& t, bool handshake, SourceLocation where,
+                      Op op) {
   try {
     for (;;) {
       ERR_clear_error();
       const int r = op();
-      stash();
       const int err = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
+      // A read that succeeded goes on decrypting what is lent, then stashes the rest itself.
+      if (handshake || err != SSL_ERROR_NONE) stash();
       // Handshake messages, alerts, tickets: the peer waits for them. (A read that has
       // plaintext must not park: it may be in a buffer the loop lends.)
       send_out(*this, t, handshake, where);
@@ -264,9 +266,8 @@ void TlsSession::handshake(TlsTransport& t, SourceLocation where) {
 
 std::size_t TlsSession::read(std::span<std::byte> buf, TlsTransport& t, SourceLocation where) {
   std::size_t n = 0;
-  if (drive("TLS read", t, false, where, [&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); }) == 0) {
-    return 0;
-  }
+  const auto op = [&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); };
+  if (drive("TLS read", t, false, where, op) == 0) return 0;
   // Records already received are decrypted now, not kept for later: the bytes they came in
   // are lent only until the caller parks.
   std::size_t total = n;
@@ -292,7 +293,9 @@ std::string TlsSession::seal(std::string_view data) {
     ERR_clear_error();
     if (SSL_write_ex(ssl_, data.data() + done, data.size() - done, &n) != 1) {
       const int err = SSL_get_error(ssl_, 0);
-      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)) {
+      const bool shut = err == SSL_ERROR_ZERO_RETURN ||
+                        (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0);
+      if (shut) {
         throw std::system_error(EPIPE, std::generic_category(),
                                 "TLS write with " + peer_ + ": the connection was shut down");
       }

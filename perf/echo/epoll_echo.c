@@ -51,8 +51,9 @@ void epoll_reply_serve(int listen_fd, const char* reply, volatile int* stop) {
       if (reply) { /* one reply per request (a handful fit in `out`) */
         const int k = count_requests(buf, r);
         r = 0;
-        for (int j = 0; j < k && (size_t)r + reply_len <= sizeof out; ++j, r += (ssize_t)reply_len) {
+        for (int j = 0; j < k && (size_t)r + reply_len <= sizeof out; ++j) {
           memcpy(out + r, reply, reply_len);
+          r += (ssize_t)reply_len;
         }
         src = out;
       }

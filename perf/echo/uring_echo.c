@@ -54,7 +54,9 @@ static void post_accept(struct io_uring* ring, int listen_fd) {
   io_uring_sqe_set_data64(s, kAccept);
 }
 
-int uring_echo_serve(int listen_fd, volatile int* stop) { return uring_reply_serve(listen_fd, 0, stop); }
+int uring_echo_serve(int listen_fd, volatile int* stop) {
+  return uring_reply_serve(listen_fd, 0, stop);
+}
 
 int uring_reply_serve(int listen_fd, const char* reply, volatile int* stop) {
   const size_t reply_len = reply ? strlen(reply) : 0;
