@@ -172,14 +172,7 @@ SPINDLE_REALTIME_TEST_CASE(data_racing_a_cancellation_is_never_lost) {
     auto pair = spindle_test::stream_pair();
     Stream& a = pair.first;
     Stream& b = pair.second;
-    auto reader = spindle::spawn([&a] {
-      std::string got = a.read(100);
-      try {
-        spindle::sleep(1s);  // the cancellation, if it came late, is delivered here
-      } catch (const spindle::CancelledError&) {
-      }
-      return got;
-    });
+    auto reader = spindle_test::spawn_lingering_reader(a);
     spindle::sleep(1ms);
     const std::string msg = "round " + std::to_string(round);
     b.write(msg);  // sent at once, no switch

@@ -276,14 +276,7 @@ SPINDLE_REALTIME_TEST_CASE(a_tls_read_racing_its_cancellation_loses_nothing) {
   std::string all_sent;
   std::string all_got;
   for (int round = 0; round < 50; ++round) {
-    auto reader = spindle::spawn([&a] {
-      std::string got = a.read(100);
-      try {
-        spindle::sleep(1s);  // the cancellation, if it came late, is delivered here
-      } catch (const spindle::CancelledError&) {
-      }
-      return got;
-    });
+    auto reader = spindle_test::spawn_lingering_reader(a);
     spindle::sleep(1ms);
     std::string msg = "round ";
     msg += std::to_string(round);

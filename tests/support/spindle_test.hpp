@@ -112,6 +112,20 @@ inline std::pair<spindle::io::Stream, spindle::io::Stream> stream_pair() {
           spindle::io::Stream(spindle::io::Socket::adopt(fds[1]))};
 }
 
+/// A task reading up to 100 bytes from s, then lingering a second so that a cancellation
+/// that came after its read had completed is delivered there (and swallowed): its result is
+/// what the read returned. For races between data and cancellation.
+inline spindle::Task<std::string> spawn_lingering_reader(spindle::io::Stream& s) {
+  return spindle::spawn([&s] {
+    std::string got = s.read(100);
+    try {
+      spindle::sleep(std::chrono::seconds(1));
+    } catch (const spindle::CancelledError&) {
+    }
+    return got;
+  });
+}
+
 inline std::uint16_t free_port() {
   auto s = spindle::io::Socket::tcp();
   s.bind(spindle::io::Address::ip("127.0.0.1", 0));
