@@ -46,9 +46,12 @@ const std::string& test_file() {
     }
     ::fsync(fd);
     ::close(fd);
-    std::atexit([] { ::unlink(test_file().c_str()); });
     return p;
   }();
+  // Registered once `path` is made, so that it runs before path's destructor (an atexit
+  // registered inside the initializer ran after it, unlinked nothing, and left 256 MiB
+  // behind per run).
+  [[maybe_unused]] static const int cleanup = std::atexit([] { ::unlink(path.c_str()); });
   return path;
 }
 
