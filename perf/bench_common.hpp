@@ -19,6 +19,23 @@ inline double ns_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// Whether a loop can run on io_uring here (the kernel may refuse it: seccomp,
+/// kernel.io_uring_disabled, a build without liburing). Benchmarks that compare the backends
+/// skip with an error instead of failing.
+inline bool io_uring_usable() {
+  static const bool usable = [] {
+    try {
+      spindle::RunOptions o;
+      o.backend = spindle::Backend::IoUring;
+      spindle::run([] {}, o);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  return usable;
+}
+
 /// A non-blocking listening socket on 127.0.0.1 at a port of the kernel's choice (stored in
 /// *port), for the C servers.
 inline int listening_socket(std::uint16_t* port) {

@@ -269,6 +269,7 @@ Run measure_spindle(int conns, Handler handler, spindle::Backend backend) {
 }
 
 void BM_Echo(benchmark::State& state) {
+  if (!spindle_bench::io_uring_usable()) return state.SkipWithError("io_uring is refused here");
   raise_fd_limit();
   const int conns = static_cast<int>(state.range(0));
   using spindle::Backend;
@@ -367,6 +368,7 @@ double idle_bytes_per_connection(int conns, spindle::Backend backend) {
 }
 
 void BM_Echo_Idle(benchmark::State& state) {
+  if (!spindle_bench::io_uring_usable()) return state.SkipWithError("io_uring is refused here");
   raise_fd_limit();
   const int conns = static_cast<int>(state.range(0));
   double epoll = 0, uring = 0;

@@ -98,11 +98,7 @@ IoUringBackend::~IoUringBackend() {
   // Writes of streams that outlive the loop: what the kernel takes at once goes out (as
   // epoll's send would have sent it), a few rounds of completions submitting what was queued
   // behind; what a peer does not take is cancelled with the ring.
-  for (std::size_t i = 0, last = 0; i < 8 && sends_in_flight > orphans; ++i) {
-    if (i > 0 && sends_in_flight == last) break;  // no progress: the peer is not reading
-    last = sends_in_flight;
-    poll(Clock::now());
-  }
+  for (int i = 0; i < 8 && sends_in_flight > orphans; ++i) poll(Clock::now());
   // Sends of closed streams still in flight read memory of their own: let them end (they
   // were cancelled; a few milliseconds at most), so it is freed after the kernel is done.
   for (int i = 0; orphans > 0 && i < 1000; ++i) poll(Clock::now() + std::chrono::milliseconds(1));

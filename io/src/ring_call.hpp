@@ -39,8 +39,8 @@ struct RingResult {
 
 /// Submits the operation `prep` fills in and parks until it completes (see
 /// IoUringBackend::run); with submit_now, the submission queue goes to the kernel at once
-/// rather than with the loop's next batch. Throws std::logic_error outside a task, std::system_error if the
-/// ring takes no submission.
+/// rather than with the loop's next batch. Throws std::logic_error outside a task,
+/// std::system_error if the ring takes no submission.
 template <class Prep>
 RingResult ring_call(IoUringBackend& ring, Prep prep, bool interruptible,
                      const Clock::time_point* deadline, const char* what, SourceLocation where,
