@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <thread>
 #include <spindle/spindle.hpp>
 
 namespace spindle_bench {
@@ -24,14 +25,20 @@ inline double ns_since(std::chrono::steady_clock::time_point start) {
 /// skip with an error instead of failing.
 inline bool io_uring_usable() {
   static const bool usable = [] {
-    try {
-      spindle::RunOptions o;
-      o.backend = spindle::Backend::IoUring;
-      spindle::run([] {}, o);
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
+    // On a thread of its own: the kernel tears a ring down asynchronously and interrupts the
+    // thread that made it (a blocking call there returns EINTR), which must not be the
+    // benchmark's load generator.
+    bool ok = false;
+    std::thread([&ok] {
+      try {
+        spindle::RunOptions o;
+        o.backend = spindle::Backend::IoUring;
+        spindle::run([] {}, o);
+        ok = true;
+      } catch (const std::exception&) {
+      }
+    }).join();
+    return ok;
   }();
   return usable;
 }

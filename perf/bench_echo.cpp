@@ -137,7 +137,9 @@ LoadResult run_load(std::uint16_t port, int conns, int rounds, Ready ready) {
   epoll_event events[256];
   while (active > 0) {
     const int n = ::epoll_wait(ep, events, 256, 5000);
-    if (n <= 0) throw std::runtime_error("load: the server stopped answering");
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(std::string("load: epoll_wait: ") + std::strerror(errno));
+    if (n == 0) throw std::runtime_error("load: the server stopped answering");
     for (int k = 0; k < n; ++k) {
       const int i = static_cast<int>(events[k].data.u32);
       const ssize_t r = ::read(fds[i], buf, sizeof buf);
